@@ -1,0 +1,5 @@
+//! Connectors the host runs natively, without calling user code per item.
+
+mod lines;
+
+pub use lines::LineReader;

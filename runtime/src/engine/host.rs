@@ -1,0 +1,89 @@
+//! The seam between the engine and whatever runs step code (Python today, WASM next).
+//!
+//! The engine owns the dataflow shape, epochs, routing and timers; a [`StepHost`] builds the
+//! objects that run user code for each step. Every call takes whole batches so that a host can
+//! pay its entry cost (a GIL acquisition, a component call) once per batch.
+
+use std::time::Instant;
+
+use crate::error::StepError;
+use crate::item::{Item, KeyedItem};
+use crate::plan::{SinkSpec, SourceSpec, Step};
+
+/// Which worker is building, out of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerInfo {
+    /// This worker's index, `0..count`.
+    pub index: usize,
+    /// Workers in the whole cluster.
+    pub count: usize,
+}
+
+/// What a poll of a source found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// Items may be ready right away: poll again soon.
+    Ready,
+    /// Nothing now: poll again after a short pause.
+    Idle,
+    /// No more items, ever.
+    Done,
+}
+
+/// A worker's share of an `input` step.
+pub trait Source {
+    /// Appends at most `max` items to `out`.
+    fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError>;
+    /// Called once after [`Poll::Done`].
+    fn close(&mut self) -> Result<(), StepError>;
+}
+
+/// A fused run of stateless steps (`map`, `filter`, ...), applied batch by batch.
+pub trait Chain {
+    /// Runs every item of `input` (drained) through the chain, appending results to `out`.
+    fn process(&mut self, epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError>;
+}
+
+/// Splits `(key, value)` items for a stateful step, checking their shape.
+pub trait KeyBy {
+    /// Drains `input` into `out`.
+    fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError>;
+}
+
+/// The per-key logic of a stateful step on one worker (it holds the state of all its keys).
+pub trait KeyedLogic {
+    /// Handles items of `epoch`, in order, appending emitted items to `out`.
+    fn on_items(&mut self, epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError>;
+    /// Called when the time from [`KeyedLogic::next_wake`] has come.
+    fn on_wake(&mut self, out: &mut Vec<Item>) -> Result<(), StepError>;
+    /// When the logic next needs [`KeyedLogic::on_wake`], if ever.
+    fn next_wake(&self) -> Option<Instant>;
+    /// The input has ended: emit whatever ends with it.
+    fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError>;
+}
+
+/// A worker's share of an `output` step.
+pub trait Sink {
+    /// Writes a batch; the items then continue downstream unchanged.
+    fn write(&mut self, epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError>;
+    /// Called once when the stream ends.
+    fn close(&mut self) -> Result<(), StepError>;
+}
+
+/// Builds the code-running parts of each step. One host serves all workers of a process.
+pub trait StepHost: Send + Sync + 'static {
+    /// The source of an `input` step on this worker.
+    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError>;
+    /// A chain of consecutive stateless steps.
+    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError>;
+    /// The key splitter in front of a stateful step.
+    fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError>;
+    /// The logic of a stateful step.
+    fn keyed_logic(&self, step: &Step, worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError>;
+    /// The sink of an `output` step on this worker.
+    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError>;
+    /// Called by the worker loop now and then; an error (e.g. Ctrl-C) stops the run.
+    fn check_interrupt(&self) -> Result<(), crate::error::RunError> {
+        Ok(())
+    }
+}

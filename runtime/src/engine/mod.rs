@@ -1,0 +1,16 @@
+//! The engine: a plan becomes a timely dataflow with `u64` epochs, on as many workers as asked.
+
+mod build;
+mod context;
+mod host;
+mod input;
+mod route;
+mod run;
+mod stateful;
+mod stateless;
+
+pub use context::WorkerContext;
+pub use host::{Chain, KeyBy, KeyedLogic, Poll, Sink, Source, StepHost, WorkerInfo};
+pub use input::SOURCE_BATCH;
+pub use route::{owner, route_hash};
+pub use run::{run_single, run_worker, RunConfig};

@@ -1,0 +1,20 @@
+//! Which worker owns a key.
+
+/// A hash of a routing key that is the same in every process, every run and every build:
+/// 64-bit FNV-1a over the key's UTF-8 bytes. Keys (and input/output partitions) go to
+/// worker `route_hash(key) % workers`.
+///
+/// ```
+/// use bytewax_runtime::engine::route_hash;
+/// assert_eq!(route_hash("a"), 0xaf63dc4c8601ec8c);
+/// ```
+pub fn route_hash(key: &str) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    key.bytes().fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// The worker, out of `workers`, that owns `key`.
+pub fn owner(key: &str, workers: usize) -> usize {
+    (route_hash(key) % workers as u64) as usize
+}

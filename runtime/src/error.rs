@@ -1,0 +1,84 @@
+//! Errors that stop a running dataflow.
+
+use std::fmt;
+
+/// Why a step failed. The variants that carry a foreign error keep it intact so the frontend
+/// can hand the user the original (a Python exception keeps its type and traceback).
+#[derive(Debug)]
+pub enum ErrorCause {
+    /// The engine's own check failed (wrong item shape, wrong return type...).
+    Message(String),
+    /// User code gave the engine a value of the wrong type or shape.
+    WrongType(String),
+    /// The user's Python code raised; the exception is passed back unchanged.
+    #[cfg(feature = "python")]
+    Python(pyo3::PyErr),
+}
+
+/// A failure inside a running step, naming the step.
+#[derive(Debug)]
+pub struct StepError {
+    /// The step's id.
+    pub step_id: String,
+    /// The operator and, where one was running, the user function (`reduce_window, reducer \`add\``).
+    pub context: String,
+    /// What happened.
+    pub cause: ErrorCause,
+}
+
+impl StepError {
+    /// An engine check that failed in a step.
+    pub fn message(step_id: &str, context: impl Into<String>, message: impl Into<String>) -> Self {
+        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Message(message.into()) }
+    }
+
+    /// User code gave the engine a value of the wrong type or shape in a step.
+    pub fn wrong_type(step_id: &str, context: impl Into<String>, message: impl Into<String>) -> Self {
+        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::WrongType(message.into()) }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step '{}' ({}): ", self.step_id, self.context)?;
+        match &self.cause {
+            ErrorCause::Message(m) | ErrorCause::WrongType(m) => f.write_str(m),
+            #[cfg(feature = "python")]
+            ErrorCause::Python(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+
+/// Why a run ended without completing.
+#[derive(Debug)]
+pub enum RunError {
+    /// The plan was refused before running.
+    Plan(crate::plan::PlanError),
+    /// A step failed.
+    Step(StepError),
+    /// Another worker failed first; its error is reported by that worker.
+    PeerFailed,
+    /// The run was interrupted (Ctrl-C).
+    Interrupted,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Plan(e) => write!(f, "invalid plan: {e}"),
+            RunError::Step(e) => e.fmt(f),
+            RunError::PeerFailed => f.write_str("another worker failed; see its error"),
+            RunError::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<StepError> for RunError {
+    fn from(e: StepError) -> Self {
+        RunError::Step(e)
+    }
+}

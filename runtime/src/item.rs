@@ -1,0 +1,26 @@
+//! What flows between steps.
+
+use serde::{Deserialize, Serialize};
+
+/// One item of a stream. In an all-Python chain items stay Python objects; host-native
+/// sources produce Rust values that are converted once, where a Python step first needs them.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Item {
+    /// A line of text from a native source.
+    Str(String),
+    /// A Python object (pickled when it crosses processes).
+    #[cfg(feature = "python")]
+    Py(crate::python::PyItem),
+}
+
+/// An item on its way into a stateful step: the routing key, split out once, and the value.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KeyedItem {
+    /// The `key` of `(key, value)`.
+    pub key: String,
+    /// The `value` of `(key, value)`.
+    pub value: Item,
+}
+
+/// A batch of items, the unit operators exchange.
+pub type Batch = Vec<Item>;

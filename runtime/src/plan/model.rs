@@ -1,0 +1,242 @@
+//! The typed plan: what a frontend hands the host.
+
+use serde::{Deserialize, Serialize};
+
+/// The only plan format version this host reads.
+pub const PLAN_VERSION: u64 = 1;
+
+/// A whole dataflow: an ordered list of steps, each consuming the stream the step before it made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always [`PLAN_VERSION`].
+    pub plan_version: u64,
+    /// The steps, in the order the frontend added them.
+    pub steps: Vec<Step>,
+}
+
+/// Where a step's user function lives. Never code: a reference the host resolves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FnRef {
+    /// A Python callable the frontend registered with the host under `ref`.
+    Python {
+        /// The registry key.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// The callable's `__name__`, for error messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// A function built into the host.
+    Builtin {
+        /// One of [`crate::plan::BUILTIN_FUNCTIONS`].
+        name: String,
+    },
+    /// An export of a WebAssembly component.
+    Wasm {
+        /// Path or content digest of the component.
+        component: String,
+        /// The export's name.
+        export: String,
+    },
+}
+
+impl FnRef {
+    /// A short human label: `lower`, `builtin add`, `tokenize in steps.wasm`.
+    pub fn label(&self) -> String {
+        match self {
+            FnRef::Python { name: Some(n), .. } => n.clone(),
+            FnRef::Python { reference, .. } => reference.clone(),
+            FnRef::Builtin { name } => format!("builtin {name}"),
+            FnRef::Wasm { component, export } => format!("{export} in {component}"),
+        }
+    }
+}
+
+/// Where an `input` step reads from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// A Python `PartitionedInput` or `DynamicInput` object registered under `ref`.
+    Python {
+        /// The registry key.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// True for `PartitionedInput`, false for `DynamicInput`.
+        partitioned: bool,
+        /// The input's class name, for messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        class: Option<String>,
+    },
+    /// Lines of a text file, read natively (`FileInput` as-is): ends at EOF or the first empty line.
+    File {
+        /// The file to read.
+        path: String,
+    },
+}
+
+/// Where an `output` step writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkSpec {
+    /// A Python `PartitionedOutput` or `DynamicOutput` object registered under `ref`.
+    Python {
+        /// The registry key.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// True for `PartitionedOutput`, false for `DynamicOutput`.
+        partitioned: bool,
+        /// The output's class name, for messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        class: Option<String>,
+    },
+    /// Each item's `str()` on its own line of standard output (`StdOutput` as-is).
+    Stdout,
+}
+
+/// How a windowing step tells time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClockSpec {
+    /// Wall-clock time at processing.
+    System,
+    /// Time read from each item; the watermark trails the newest item by `wait_for_system_duration_ms`.
+    Event {
+        /// Returns the item's tz-aware datetime.
+        dt_getter: FnRef,
+        /// How long to wait for late items, in milliseconds.
+        wait_for_system_duration_ms: i64,
+    },
+}
+
+/// Which windows an item falls into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WindowSpec {
+    /// Back-to-back windows of `length_ms`, aligned to `align_to`.
+    Tumbling {
+        /// Window length in milliseconds (> 0).
+        length_ms: i64,
+        /// RFC 3339 instant the window grid is anchored to.
+        align_to: String,
+    },
+    /// Windows of `length_ms` starting every `offset_ms`, aligned to `align_to`.
+    Sliding {
+        /// Window length in milliseconds (> 0).
+        length_ms: i64,
+        /// Distance between window starts in milliseconds (> 0).
+        offset_ms: i64,
+        /// RFC 3339 instant the window grid is anchored to.
+        align_to: String,
+    },
+    /// Sessions of items closer than `gap_ms` to each other.
+    Session {
+        /// Inactivity gap in milliseconds (> 0).
+        gap_ms: i64,
+    },
+}
+
+/// One step of the plan. `step_id` is the user's id for inputs, outputs and stateful steps,
+/// and a generated one (`map_2`) for the rest, so that every error can name its step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)] // fields are documented in docs/plan.md, one table per op
+pub enum Step {
+    Input { step_id: String, source: SourceSpec },
+    Output { step_id: String, sink: SinkSpec },
+    Map { step_id: String, mapper: FnRef },
+    FlatMap { step_id: String, mapper: FnRef },
+    Filter { step_id: String, predicate: FnRef },
+    FilterMap { step_id: String, mapper: FnRef },
+    Inspect { step_id: String, inspector: FnRef },
+    InspectEpoch { step_id: String, inspector: FnRef },
+    Reduce { step_id: String, reducer: FnRef, is_complete: FnRef },
+    StatefulMap { step_id: String, builder: FnRef, mapper: FnRef },
+    ReduceWindow { step_id: String, clock: ClockSpec, window: WindowSpec, reducer: FnRef },
+    FoldWindow { step_id: String, clock: ClockSpec, window: WindowSpec, builder: FnRef, folder: FnRef },
+    CollectWindow { step_id: String, clock: ClockSpec, window: WindowSpec },
+}
+
+impl Step {
+    /// The step's id.
+    pub fn step_id(&self) -> &str {
+        match self {
+            Step::Input { step_id, .. }
+            | Step::Output { step_id, .. }
+            | Step::Map { step_id, .. }
+            | Step::FlatMap { step_id, .. }
+            | Step::Filter { step_id, .. }
+            | Step::FilterMap { step_id, .. }
+            | Step::Inspect { step_id, .. }
+            | Step::InspectEpoch { step_id, .. }
+            | Step::Reduce { step_id, .. }
+            | Step::StatefulMap { step_id, .. }
+            | Step::ReduceWindow { step_id, .. }
+            | Step::FoldWindow { step_id, .. }
+            | Step::CollectWindow { step_id, .. } => step_id,
+        }
+    }
+
+    /// The operator name as users write it (`reduce_window`).
+    pub fn op(&self) -> &'static str {
+        match self {
+            Step::Input { .. } => "input",
+            Step::Output { .. } => "output",
+            Step::Map { .. } => "map",
+            Step::FlatMap { .. } => "flat_map",
+            Step::Filter { .. } => "filter",
+            Step::FilterMap { .. } => "filter_map",
+            Step::Inspect { .. } => "inspect",
+            Step::InspectEpoch { .. } => "inspect_epoch",
+            Step::Reduce { .. } => "reduce",
+            Step::StatefulMap { .. } => "stateful_map",
+            Step::ReduceWindow { .. } => "reduce_window",
+            Step::FoldWindow { .. } => "fold_window",
+            Step::CollectWindow { .. } => "collect_window",
+        }
+    }
+
+    /// True for steps that need `(key, value)` items routed by key.
+    pub fn is_stateful(&self) -> bool {
+        matches!(
+            self,
+            Step::Reduce { .. }
+                | Step::StatefulMap { .. }
+                | Step::ReduceWindow { .. }
+                | Step::FoldWindow { .. }
+                | Step::CollectWindow { .. }
+        )
+    }
+
+    /// Every function reference of the step, with the role it plays (`mapper`, `reducer`...).
+    pub fn functions(&self) -> Vec<(&'static str, &FnRef)> {
+        let mut fns = match self {
+            Step::Input { .. } | Step::Output { .. } | Step::CollectWindow { .. } => vec![],
+            Step::Map { mapper, .. } | Step::FlatMap { mapper, .. } | Step::FilterMap { mapper, .. } => {
+                vec![("mapper", mapper)]
+            }
+            Step::Filter { predicate, .. } => vec![("predicate", predicate)],
+            Step::Inspect { inspector, .. } | Step::InspectEpoch { inspector, .. } => {
+                vec![("inspector", inspector)]
+            }
+            Step::Reduce { reducer, is_complete, .. } => {
+                vec![("reducer", reducer), ("is_complete", is_complete)]
+            }
+            Step::StatefulMap { builder, mapper, .. } => vec![("builder", builder), ("mapper", mapper)],
+            Step::ReduceWindow { reducer, .. } => vec![("reducer", reducer)],
+            Step::FoldWindow { builder, folder, .. } => vec![("builder", builder), ("folder", folder)],
+        };
+        if let Step::ReduceWindow { clock, .. } | Step::FoldWindow { clock, .. } | Step::CollectWindow { clock, .. } = self {
+            if let ClockSpec::Event { dt_getter, .. } = clock {
+                fns.push(("dt_getter", dt_getter));
+            }
+        }
+        fns
+    }
+
+    /// `'sum' (reduce_window)`: how messages name a step.
+    pub fn describe(&self) -> String {
+        format!("'{}' ({})", self.step_id(), self.op())
+    }
+}

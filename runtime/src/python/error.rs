@@ -1,0 +1,38 @@
+//! Step failures involving Python, and turning them back into Python exceptions.
+
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::error::{ErrorCause, RunError, StepError};
+
+/// Wraps an exception raised by user code in `step_id` while running `context`.
+pub fn user_error(step_id: &str, context: impl Into<String>, err: PyErr) -> StepError {
+    StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Python(err) }
+}
+
+/// `repr(obj)`, or a placeholder when even that fails.
+pub fn repr(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<unprintable object>".to_owned())
+}
+
+/// Converts a failed run into the exception Python callers see: the user's own exception
+/// (same type, same traceback) with a note naming the step, or a new one for engine errors.
+pub fn run_error_to_py(py: Python<'_>, err: RunError) -> PyErr {
+    match err {
+        RunError::Plan(e) => PyValueError::new_err(e.to_string()),
+        RunError::Step(StepError { step_id, context, cause }) => {
+            let where_ = format!("step '{step_id}' ({context})");
+            match cause {
+                ErrorCause::Python(e) => {
+                    // Keep the user's exception as it is; notes show in its traceback.
+                    let _ = e.add_note(py, format!("bytewax: raised in {where_}"));
+                    e
+                }
+                ErrorCause::WrongType(m) => PyTypeError::new_err(format!("{m} (in {where_})")),
+                ErrorCause::Message(m) => PyRuntimeError::new_err(format!("{where_}: {m}")),
+            }
+        }
+        RunError::PeerFailed => PyRuntimeError::new_err("a worker failed; look for its error above"),
+        RunError::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+    }
+}

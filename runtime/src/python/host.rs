@@ -1,0 +1,109 @@
+//! The [`StepHost`] for flows built in Python: user code is Python callables.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+
+use super::chain::PyChain;
+use super::keyed::{PyKeyBy, PyReduce, PyStatefulMap};
+use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
+use super::source::{NativeFileSource, PySource};
+use super::windows::PyWindowLogic;
+use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo};
+use crate::error::{RunError, StepError};
+use crate::plan::{FnRef, SinkSpec, SourceSpec, Step};
+
+/// The Python objects a plan's `python` references name, by reference.
+pub struct Callables(HashMap<String, Py<PyAny>>);
+
+impl Callables {
+    /// Wraps the registry the frontend built.
+    pub fn new(map: HashMap<String, Py<PyAny>>) -> Self {
+        Callables(map)
+    }
+
+    fn get(&self, reference: &str, step_id: &str, op: &str) -> Result<Py<PyAny>, StepError> {
+        let obj = self.0.get(reference).ok_or_else(|| {
+            StepError::message(step_id, op, format!("the plan refers to Python object {reference:?}, which was not registered"))
+        })?;
+        Ok(Python::attach(|py| obj.clone_ref(py)))
+    }
+
+    /// The callable behind a step's function reference.
+    pub fn resolve(&self, step: &Step, f: &FnRef) -> Result<Py<PyAny>, StepError> {
+        match f {
+            FnRef::Python { reference, .. } => self.get(reference, step.step_id(), step.op()),
+            other => Err(StepError::message(
+                step.step_id(),
+                step.op(),
+                format!("{} functions are not supported in Python flows by this version yet", kind_name(other)),
+            )),
+        }
+    }
+}
+
+fn kind_name(f: &FnRef) -> &'static str {
+    match f {
+        FnRef::Python { .. } => "python",
+        FnRef::Builtin { .. } => "builtin",
+        FnRef::Wasm { .. } => "wasm",
+    }
+}
+
+/// Runs plans whose step code is Python.
+pub struct PyStepHost {
+    callables: Callables,
+}
+
+impl PyStepHost {
+    /// A host over the frontend's registry.
+    pub fn new(callables: Callables) -> Self {
+        PyStepHost { callables }
+    }
+}
+
+impl StepHost for PyStepHost {
+    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError> {
+        Ok(match spec {
+            SourceSpec::Python { reference, partitioned, .. } => {
+                let input = self.callables.get(reference, step_id, "input")?;
+                Box::new(PySource::build(step_id, &input, *partitioned, worker)?)
+            }
+            SourceSpec::File { path } => Box::new(NativeFileSource::open(step_id, path, worker)?),
+        })
+    }
+
+    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError> {
+        Ok(Box::new(PyChain::new(steps, &self.callables)?))
+    }
+
+    fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {
+        Ok(Box::new(PyKeyBy::new(step)))
+    }
+
+    fn keyed_logic(&self, step: &Step, _worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError> {
+        Ok(match step {
+            Step::Reduce { .. } => Box::new(PyReduce::new(step, &self.callables)?),
+            Step::StatefulMap { .. } => Box::new(PyStatefulMap::new(step, &self.callables)?),
+            _ => Box::new(PyWindowLogic::new(step, &self.callables)?),
+        })
+    }
+
+    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError> {
+        Ok(match spec {
+            SinkSpec::Python { reference, partitioned: false, .. } => {
+                let output = self.callables.get(reference, step_id, "output")?;
+                Box::new(PyDynamicSink::build(step_id, &output, worker)?)
+            }
+            SinkSpec::Python { reference, partitioned: true, .. } => {
+                let output = self.callables.get(reference, step_id, "output")?;
+                Box::new(PyPartitionedSink::build(step_id, &output, worker)?)
+            }
+            SinkSpec::Stdout => Box::new(NativeStdout::new(step_id)),
+        })
+    }
+
+    fn check_interrupt(&self) -> Result<(), RunError> {
+        Python::attach(|py| py.check_signals()).map_err(|_| RunError::Interrupted)
+    }
+}

@@ -1,0 +1,79 @@
+//! Python objects as stream items.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::item::Item;
+
+/// A Python object travelling through the dataflow. It crosses process boundaries pickled.
+#[derive(Debug)]
+pub struct PyItem(pub Py<PyAny>);
+
+static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn pickle_fn<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import("pickle")?.getattr(name)?.unbind()))
+        .map(|f| f.bind(py).clone())
+}
+
+impl Serialize for PyItem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = Python::attach(|py| -> PyResult<Vec<u8>> {
+            let dumped = pickle_fn(py, &PICKLE_DUMPS, "dumps")?.call1((self.0.bind(py),))?;
+            Ok(dumped.cast::<PyBytes>()?.as_bytes().to_vec())
+        })
+        .map_err(serde::ser::Error::custom)?;
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for PyItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes: Vec<u8> = serde_bytes_vec(d)?;
+        Python::attach(|py| -> PyResult<PyItem> {
+            let obj = pickle_fn(py, &PICKLE_LOADS, "loads")?.call1((PyBytes::new(py, &bytes),))?;
+            Ok(PyItem(obj.unbind()))
+        })
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+fn serde_bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("pickled bytes")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_bytes(V)
+}
+
+/// The item as a Python object (native items are converted here, once).
+pub fn into_py(py: Python<'_>, item: Item) -> Py<PyAny> {
+    match item {
+        Item::Py(p) => p.0,
+        Item::Str(s) => PyString::new(py, &s).into_any().unbind(),
+    }
+}
+
+/// Wraps a Python object as an item.
+pub fn from_py(obj: Bound<'_, PyAny>) -> Item {
+    Item::Py(PyItem(obj.unbind()))
+}

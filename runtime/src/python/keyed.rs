@@ -1,0 +1,242 @@
+//! Stateful Python steps: key splitting, `reduce` and `stateful_map`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyString, PyTuple};
+
+use super::error::{repr, user_error};
+use super::host::Callables;
+use super::item::{from_py, into_py, PyItem};
+use crate::engine::{KeyBy, KeyedLogic};
+use crate::error::StepError;
+use crate::item::{Item, KeyedItem};
+use crate::plan::Step;
+
+/// Checks that items are `(str, value)` and splits off the key.
+pub struct PyKeyBy {
+    step_id: String,
+    context: String,
+}
+
+impl PyKeyBy {
+    /// For the stateful `step`.
+    pub fn new(step: &Step) -> Self {
+        PyKeyBy { step_id: step.step_id().to_owned(), context: step.op().to_owned() }
+    }
+}
+
+impl KeyBy for PyKeyBy {
+    fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
+        Python::attach(|py| {
+            for item in input.drain(..) {
+                let obj = into_py(py, item).into_bound(py);
+                let pair = match obj.cast::<PyTuple>() {
+                    Ok(t) if t.len() == 2 => t,
+                    _ => {
+                        return Err(StepError::wrong_type(
+                            &self.step_id,
+                            self.context.as_str(),
+                            format!(
+                                "Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{}` instead",
+                                repr(&obj)
+                            ),
+                        ))
+                    }
+                };
+                let key = pair.get_item(0).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
+                let key = match key.cast::<PyString>() {
+                    Ok(s) => s.to_str().map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?.to_owned(),
+                    Err(_) => {
+                        return Err(StepError::wrong_type(
+                            &self.step_id,
+                            self.context.as_str(),
+                            format!(
+                                "Stateful logic functions must return string or integer keys in `(key, value)`; got `{}` instead",
+                                repr(&obj)
+                            ),
+                        ))
+                    }
+                };
+                let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
+                out.push(KeyedItem { key, value: Item::Py(PyItem(value.unbind())) });
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `(key, value)` as a Python tuple item.
+pub fn pair_item<'py>(py: Python<'py>, key: &str, value: Bound<'py, PyAny>) -> Item {
+    let t = PyTuple::new(py, [PyString::new(py, key).into_any(), value]).expect("a 2-tuple always builds");
+    from_py(t.into_any())
+}
+
+fn value_of(py: Python<'_>, item: KeyedItem) -> (String, Py<PyAny>) {
+    (item.key, into_py(py, item.value))
+}
+
+/// Names a step's function in messages: `reduce, reducer \`add\``.
+pub(crate) fn ctx(step: &Step, role: &str) -> String {
+    let label = step.functions().into_iter().find(|(r, _)| *r == role).map(|(_, f)| f.label()).unwrap_or_default();
+    format!("{}, {role} `{label}`", step.op())
+}
+
+/// `reduce`: folds each key's values until `is_complete` says so, then emits and forgets.
+pub struct PyReduce {
+    step_id: String,
+    reducer: Py<PyAny>,
+    is_complete: Py<PyAny>,
+    reducer_ctx: String,
+    complete_ctx: String,
+    accs: HashMap<String, Py<PyAny>>,
+}
+
+impl PyReduce {
+    /// For a `reduce` step.
+    pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
+        let Step::Reduce { step_id, reducer, is_complete } = step else { unreachable!("not a reduce step") };
+        Ok(PyReduce {
+            step_id: step_id.clone(),
+            reducer: callables.resolve(step, reducer)?,
+            is_complete: callables.resolve(step, is_complete)?,
+            reducer_ctx: ctx(step, "reducer"),
+            complete_ctx: ctx(step, "is_complete"),
+            accs: HashMap::new(),
+        })
+    }
+}
+
+impl KeyedLogic for PyReduce {
+    fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        Python::attach(|py| {
+            for item in items.drain(..) {
+                let (key, value) = value_of(py, item);
+                let acc = match self.accs.remove(&key) {
+                    Some(acc) => self
+                        .reducer
+                        .bind(py)
+                        .call1((acc, value))
+                        .map_err(|e| user_error(&self.step_id, self.reducer_ctx.as_str(), e))?,
+                    None => value.into_bound(py),
+                };
+                let done = self
+                    .is_complete
+                    .bind(py)
+                    .call1((&acc,))
+                    .map_err(|e| user_error(&self.step_id, self.complete_ctx.as_str(), e))?;
+                match done.cast::<PyBool>() {
+                    Ok(b) if b.is_true() => out.push(pair_item(py, &key, acc)),
+                    Ok(_) => {
+                        self.accs.insert(key, acc.unbind());
+                    }
+                    Err(_) => {
+                        return Err(StepError::wrong_type(
+                            &self.step_id,
+                            self.complete_ctx.as_str(),
+                            format!(
+                                "return value of `is_complete` in reduce operator must be a bool; got `{}` instead",
+                                repr(&done)
+                            ),
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        None
+    }
+
+    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        // As in 0.16: incomplete accumulators are kept, not emitted.
+        Ok(())
+    }
+}
+
+/// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
+pub struct PyStatefulMap {
+    step_id: String,
+    builder: Py<PyAny>,
+    mapper: Py<PyAny>,
+    builder_ctx: String,
+    mapper_ctx: String,
+    states: HashMap<String, Py<PyAny>>,
+}
+
+impl PyStatefulMap {
+    /// For a `stateful_map` step.
+    pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
+        let Step::StatefulMap { step_id, builder, mapper } = step else { unreachable!("not a stateful_map step") };
+        Ok(PyStatefulMap {
+            step_id: step_id.clone(),
+            builder: callables.resolve(step, builder)?,
+            mapper: callables.resolve(step, mapper)?,
+            builder_ctx: ctx(step, "builder"),
+            mapper_ctx: ctx(step, "mapper"),
+            states: HashMap::new(),
+        })
+    }
+}
+
+impl KeyedLogic for PyStatefulMap {
+    fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        Python::attach(|py| {
+            for item in items.drain(..) {
+                let (key, value) = value_of(py, item);
+                let state = match self.states.remove(&key) {
+                    Some(s) => s.into_bound(py),
+                    None => self
+                        .builder
+                        .bind(py)
+                        .call0()
+                        .map_err(|e| user_error(&self.step_id, self.builder_ctx.as_str(), e))?,
+                };
+                let res = self
+                    .mapper
+                    .bind(py)
+                    .call1((state, value))
+                    .map_err(|e| user_error(&self.step_id, self.mapper_ctx.as_str(), e))?;
+                let pair = match res.cast::<PyTuple>() {
+                    Ok(t) if t.len() == 2 => t,
+                    _ => {
+                        return Err(StepError::wrong_type(
+                            &self.step_id,
+                            self.mapper_ctx.as_str(),
+                            format!(
+                                "return value of `mapper` in stateful map operator must be a 2-tuple of `(updated_state, updated_value)`; got `{}` instead",
+                                repr(&res)
+                            ),
+                        ))
+                    }
+                };
+                let new_state = pair.get_item(0).expect("length checked");
+                let emit = pair.get_item(1).expect("length checked");
+                if !new_state.is_none() {
+                    self.states.insert(key.clone(), new_state.unbind());
+                }
+                out.push(pair_item(py, &key, emit));
+            }
+            Ok(())
+        })
+    }
+
+    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        None
+    }
+
+    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! The bridge to Python (cargo feature `python`): runs plans whose step code is Python.
+
+mod chain;
+mod error;
+mod host;
+mod item;
+mod keyed;
+mod module;
+mod sink;
+mod source;
+mod windows;
+
+pub use host::{Callables, PyStepHost};
+pub use item::PyItem;
+pub use module::register;

@@ -1,0 +1,46 @@
+//! The functions `bytewax._engine` exposes (its contract is `bytewax/_engine.pyi`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::error::run_error_to_py;
+use super::host::{Callables, PyStepHost};
+use crate::engine::{run_single, RunConfig};
+use crate::plan::parse_plan;
+
+/// Runs a plan on one worker in the calling thread; returns when every input is exhausted.
+#[pyfunction]
+#[pyo3(signature = (plan_json, callables, *, epoch_interval_s = 10.0))]
+pub fn run_main(
+    py: Python<'_>,
+    plan_json: &str,
+    callables: HashMap<String, Py<PyAny>>,
+    epoch_interval_s: f64,
+) -> PyResult<()> {
+    let plan = parse_plan(plan_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    if !(epoch_interval_s.is_finite() && epoch_interval_s >= 0.0) {
+        return Err(PyValueError::new_err(format!("epoch interval must be a non-negative number of seconds, got {epoch_interval_s}")));
+    }
+    let host = Arc::new(PyStepHost::new(Callables::new(callables)));
+    let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval_s) };
+    let result = py.detach(move || run_single(Arc::new(plan), host, config));
+    result.map_err(|e| run_error_to_py(py, e))
+}
+
+/// Validates a plan and returns its canonical JSON; raises `ValueError` naming the JSON path.
+#[pyfunction]
+pub fn validate_plan(plan_json: &str) -> PyResult<String> {
+    parse_plan(plan_json).map(|p| p.to_json()).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Adds this module's functions to the extension module `m`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run_main, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_plan, m)?)?;
+    m.add("PLAN_VERSION", crate::plan::PLAN_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Outputs: Python `DynamicOutput` / `PartitionedOutput` objects, and native standard output.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use super::error::{repr, user_error};
+use super::item::{from_py, into_py};
+use crate::engine::{owner, Sink, WorkerInfo};
+use crate::error::StepError;
+use crate::item::Item;
+
+fn to_py_in_place(py: Python<'_>, items: &mut [Item]) {
+    for item in items.iter_mut() {
+        if let Item::Str(s) = item {
+            *item = from_py(PyString::new(py, s).into_any());
+        }
+    }
+}
+
+fn obj<'a, 'py>(py: Python<'py>, item: &'a Item) -> &'a Py<PyAny> {
+    let _ = py;
+    match item {
+        Item::Py(p) => &p.0,
+        Item::Str(_) => unreachable!("converted by to_py_in_place"),
+    }
+}
+
+/// A `DynamicOutput`'s sink on this worker: `write(item)` for each item.
+pub struct PyDynamicSink {
+    step_id: String,
+    sink: Py<PyAny>,
+}
+
+impl PyDynamicSink {
+    /// Calls `output.build(worker_index, worker_count)`.
+    pub fn build(step_id: &str, output: &Py<PyAny>, worker: WorkerInfo) -> Result<Self, StepError> {
+        Python::attach(|py| {
+            let sink = output
+                .bind(py)
+                .call_method1("build", (worker.index, worker.count))
+                .map_err(|e| user_error(step_id, "output, build", e))?;
+            Ok(PyDynamicSink { step_id: step_id.to_owned(), sink: sink.unbind() })
+        })
+    }
+}
+
+impl Sink for PyDynamicSink {
+    fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
+        Python::attach(|py| {
+            to_py_in_place(py, items);
+            let sink = self.sink.bind(py);
+            for item in items.iter() {
+                sink.call_method1("write", (obj(py, item),)).map_err(|e| user_error(&self.step_id, "output, write", e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn close(&mut self) -> Result<(), StepError> {
+        Python::attach(|py| {
+            self.sink.bind(py).call_method0("close").map_err(|e| user_error(&self.step_id, "output, close", e))?;
+            Ok(())
+        })
+    }
+}
+
+/// A `PartitionedOutput`'s parts on this worker: `(key, value)` items go to the part
+/// `assign_part(key)` names, which writes `value`.
+pub struct PyPartitionedSink {
+    step_id: String,
+    output: Py<PyAny>,
+    parts: HashMap<String, Py<PyAny>>,
+}
+
+impl PyPartitionedSink {
+    /// Builds the parts this worker owns.
+    pub fn build(step_id: &str, output: &Py<PyAny>, worker: WorkerInfo) -> Result<Self, StepError> {
+        Python::attach(|py| {
+            let out = output.bind(py);
+            let fail = |what: &'static str| move |e| user_error(step_id, format!("output, {what}"), e);
+            let mut names: Vec<String> = Vec::new();
+            for name in out.call_method0("list_parts").map_err(fail("list_parts"))?.try_iter().map_err(fail("list_parts"))? {
+                names.push(name.map_err(fail("list_parts"))?.extract().map_err(fail("list_parts"))?);
+            }
+            names.sort();
+            names.dedup();
+            let mut parts = HashMap::new();
+            for name in names.into_iter().filter(|n| owner(n, worker.count) == worker.index) {
+                let built = out.call_method1("build_part", (&name, py.None())).map_err(fail("build_part"))?;
+                if !built.is_none() {
+                    parts.insert(name, built.unbind());
+                }
+            }
+            Ok(PyPartitionedSink { step_id: step_id.to_owned(), output: output.clone_ref(py), parts })
+        })
+    }
+}
+
+impl Sink for PyPartitionedSink {
+    fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
+        Python::attach(|py| {
+            to_py_in_place(py, items);
+            let output = self.output.bind(py);
+            for item in items.iter() {
+                let item = obj(py, item).bind(py);
+                let pair = match item.cast::<PyTuple>() {
+                    Ok(t) if t.len() == 2 => t,
+                    _ => {
+                        return Err(StepError::wrong_type(
+                            &self.step_id,
+                            "output",
+                            format!(
+                                "Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{}` instead",
+                                repr(item)
+                            ),
+                        ))
+                    }
+                };
+                let key = pair.get_item(0).expect("length checked");
+                let part = output
+                    .call_method1("assign_part", (&key,))
+                    .and_then(|p| p.extract::<String>())
+                    .map_err(|e| user_error(&self.step_id, "output, assign_part", e))?;
+                let Some(sink) = self.parts.get(&part) else {
+                    return Err(StepError::message(
+                        &self.step_id,
+                        "output, assign_part",
+                        format!("assign_part returned {part:?}, which is not one of list_parts() on this worker"),
+                    ));
+                };
+                sink.bind(py)
+                    .call_method1("write", (pair.get_item(1).expect("length checked"),))
+                    .map_err(|e| user_error(&self.step_id, "output, write", e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn close(&mut self) -> Result<(), StepError> {
+        Python::attach(|py| {
+            for sink in self.parts.values() {
+                let sink = sink.bind(py);
+                sink.call_method0("snapshot").map_err(|e| user_error(&self.step_id, "output, snapshot", e))?;
+                sink.call_method0("close").map_err(|e| user_error(&self.step_id, "output, close", e))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `StdOutput` used as-is: one `str(item)` line per item, written by Rust a batch at a time.
+/// While `sys.stdout` is replaced (tests capturing output, `redirect_stdout`), it prints
+/// through Python instead so the replacement sees the lines.
+pub struct NativeStdout {
+    step_id: String,
+    buf: String,
+}
+
+impl NativeStdout {
+    /// A sink for `step_id`.
+    pub fn new(step_id: &str) -> Self {
+        NativeStdout { step_id: step_id.to_owned(), buf: String::new() }
+    }
+}
+
+impl Sink for NativeStdout {
+    fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
+        let fail = |e| user_error(&self.step_id, "output, StdOutput", e);
+        self.buf.clear();
+        Python::attach(|py| {
+            let sys = py.import("sys").map_err(fail)?;
+            let stdout = sys.getattr("stdout").map_err(fail)?;
+            let original = sys.getattr("__stdout__").map_err(fail)?;
+            if !stdout.is(&original) {
+                let print = py.import("builtins").and_then(|b| b.getattr("print")).map_err(fail)?;
+                to_py_in_place(py, items);
+                for item in items.iter() {
+                    print.call1((obj(py, item),)).map_err(fail)?;
+                }
+                return Ok(());
+            }
+            for item in items.iter() {
+                match item {
+                    Item::Str(s) => self.buf.push_str(s),
+                    Item::Py(p) => self.buf.push_str(&p.0.bind(py).str().map_err(fail)?.to_cow().map_err(fail)?),
+                }
+                self.buf.push('\n');
+            }
+            // Keep order with anything the flow printed through Python.
+            stdout.call_method0("flush").map_err(fail)?;
+            Ok(())
+        })?;
+        if !self.buf.is_empty() {
+            let mut out = std::io::stdout().lock();
+            out.write_all(self.buf.as_bytes()).and_then(|_| out.flush()).map_err(|e| {
+                StepError::message(&self.step_id, "output, StdOutput", format!("writing to standard output: {e}"))
+            })?;
+        }
+        let _ = into_py;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), StepError> {
+        Ok(())
+    }
+}
