@@ -13,4 +13,4 @@ pub use context::WorkerContext;
 pub use host::{Chain, KeyBy, KeyedLogic, Poll, Sink, Source, StepHost, WorkerInfo};
 pub use input::SOURCE_BATCH;
 pub use route::{owner, route_hash};
-pub use run::{run_single, run_worker, RunConfig};
+pub use run::{run_single, run_threads, run_worker, RunConfig};

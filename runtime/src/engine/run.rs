@@ -1,7 +1,7 @@
 //! Running a plan: timely workers, the worker loop, failure and interrupt handling.
 
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,50 @@ const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
 pub fn run_single(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig) -> Result<(), RunError> {
     let abort = Arc::new(AtomicBool::new(false));
     timely::execute_directly(move |worker| run_worker(worker, &plan, &*host, &config, abort))
+}
+
+/// Runs `plan` on `threads` worker threads of this process. The calling thread waits,
+/// asking `host` now and then whether the user interrupted the run (Ctrl-C is only
+/// delivered to the main thread), and stops every worker if so.
+pub fn run_threads(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig, threads: usize) -> Result<(), RunError> {
+    let abort = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(threads));
+    let guards = {
+        let (abort, running, host) = (abort.clone(), running.clone(), host.clone());
+        timely::execute(timely::Config::process(threads), move |worker| {
+            let result = run_worker(worker, &plan, &*host, &config, abort.clone());
+            running.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+        .map_err(|e| RunError::Step(crate::error::StepError::message("", "cluster", e)))?
+    };
+    let mut interrupted = None;
+    while running.load(Ordering::SeqCst) > 0 {
+        std::thread::sleep(Duration::from_millis(5));
+        if interrupted.is_none() {
+            if let Err(e) = host.check_interrupt() {
+                abort.store(true, Ordering::SeqCst);
+                interrupted = Some(e);
+            }
+        }
+    }
+    let mut first_error = None;
+    for result in guards.join() {
+        match result {
+            Ok(Ok(())) | Ok(Err(RunError::PeerFailed)) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(panic) => {
+                first_error.get_or_insert(RunError::Step(crate::error::StepError::message("", "worker", panic)));
+            }
+        }
+    }
+    match (first_error, interrupted) {
+        (Some(e), _) => Err(e),
+        (None, Some(e)) => Err(e),
+        (None, None) => Ok(()),
+    }
 }
 
 /// The body of one timely worker.

@@ -54,7 +54,7 @@ impl KeyBy for PyKeyBy {
                             self.context.as_str(),
                             format!(
                                 "Stateful logic functions must return string or integer keys in `(key, value)`; got `{}` instead",
-                                repr(&obj)
+                                repr(&key)
                             ),
                         ))
                     }

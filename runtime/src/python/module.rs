@@ -9,25 +9,37 @@ use pyo3::prelude::*;
 
 use super::error::run_error_to_py;
 use super::host::{Callables, PyStepHost};
-use crate::engine::{run_single, RunConfig};
+use crate::engine::{run_single, run_threads, RunConfig};
 use crate::plan::parse_plan;
 
-/// Runs a plan on one worker in the calling thread; returns when every input is exhausted.
+/// Runs a plan on `workers` worker threads (one: in the calling thread); returns when every
+/// input is exhausted.
 #[pyfunction]
-#[pyo3(signature = (plan_json, callables, *, epoch_interval_s = 10.0))]
+#[pyo3(signature = (plan_json, callables, *, epoch_interval_s = 10.0, workers = 1))]
 pub fn run_main(
     py: Python<'_>,
     plan_json: &str,
     callables: HashMap<String, Py<PyAny>>,
     epoch_interval_s: f64,
+    workers: usize,
 ) -> PyResult<()> {
+    if workers == 0 {
+        return Err(PyValueError::new_err("workers must be at least 1"));
+    }
     let plan = parse_plan(plan_json).map_err(|e| PyValueError::new_err(e.to_string()))?;
     if !(epoch_interval_s.is_finite() && epoch_interval_s >= 0.0) {
         return Err(PyValueError::new_err(format!("epoch interval must be a non-negative number of seconds, got {epoch_interval_s}")));
     }
     let host = Arc::new(PyStepHost::new(Callables::new(callables)));
     let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval_s) };
-    let result = py.detach(move || run_single(Arc::new(plan), host, config));
+    let plan = Arc::new(plan);
+    let result = py.detach(move || {
+        if workers == 1 {
+            run_single(plan, host, config)
+        } else {
+            run_threads(plan, host, config, workers)
+        }
+    });
     result.map_err(|e| run_error_to_py(py, e))
 }
 

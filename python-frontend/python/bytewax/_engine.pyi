@@ -1,0 +1,34 @@
+"""Contract of the private compiled module ``bytewax._engine``.
+
+Nothing here is public API: ``bytewax.testing``, ``bytewax.run`` and ``bytewax.plan`` wrap it.
+"""
+
+from typing import Any, Dict
+
+PLAN_VERSION: int
+"""The plan format version this engine reads."""
+
+def run_main(
+    plan_json: str,
+    callables: Dict[str, Any],
+    *,
+    epoch_interval_s: float = 10.0,
+    workers: int = 1,
+) -> None:
+    """Run a JSON plan until every input is exhausted.
+
+    ``callables`` maps each ``{"kind": "python", "ref": ...}`` reference of the plan to the
+    Python object it names (functions, inputs, outputs). With ``workers == 1`` the flow runs in
+    the calling thread; otherwise on that many threads while the caller waits. The GIL is
+    released while Rust works and taken once per batch of items.
+
+    Raises the user's own exception (with a note naming the step) when user code fails,
+    ``TypeError`` (naming the step) when user code returns the wrong shape, ``ValueError``
+    for an invalid plan and ``KeyboardInterrupt`` on Ctrl-C.
+    """
+
+def validate_plan(plan_json: str) -> str:
+    """Parse and check a plan; return its canonical JSON.
+
+    Raises ``ValueError`` whose message gives the JSON path and the step id.
+    """
