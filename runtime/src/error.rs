@@ -10,6 +10,13 @@ pub enum ErrorCause {
     Message(String),
     /// User code gave the engine a value of the wrong type or shape.
     WrongType(String),
+    /// A file or stream the step reads or writes failed.
+    Io {
+        /// What was being done, with the path.
+        message: String,
+        /// The operating system's verdict.
+        error: std::io::Error,
+    },
     /// The user's Python code raised; the exception is passed back unchanged.
     #[cfg(feature = "python")]
     Python(pyo3::PyErr),
@@ -32,6 +39,11 @@ impl StepError {
         StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Message(message.into()) }
     }
 
+    /// An I/O failure in a step; `message` says what was being done.
+    pub fn io(step_id: &str, context: impl Into<String>, message: impl Into<String>, error: std::io::Error) -> Self {
+        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Io { message: message.into(), error } }
+    }
+
     /// User code gave the engine a value of the wrong type or shape in a step.
     pub fn wrong_type(step_id: &str, context: impl Into<String>, message: impl Into<String>) -> Self {
         StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::WrongType(message.into()) }
@@ -43,6 +55,7 @@ impl fmt::Display for StepError {
         write!(f, "step '{}' ({}): ", self.step_id, self.context)?;
         match &self.cause {
             ErrorCause::Message(m) | ErrorCause::WrongType(m) => f.write_str(m),
+            ErrorCause::Io { message, error } => write!(f, "{message}: {error}"),
             #[cfg(feature = "python")]
             ErrorCause::Python(e) => write!(f, "{e}"),
         }

@@ -1,6 +1,8 @@
 //! Step failures involving Python, and turning them back into Python exceptions.
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 use crate::error::{ErrorCause, RunError, StepError};
@@ -30,6 +32,14 @@ pub fn run_error_to_py(py: Python<'_>, err: RunError) -> PyErr {
                 }
                 ErrorCause::WrongType(m) => PyTypeError::new_err(format!("{m} (in {where_})")),
                 ErrorCause::Message(m) => PyRuntimeError::new_err(format!("{where_}: {m}")),
+                ErrorCause::Io { message, error } => {
+                    let text = format!("{message}: {error} (in {where_})");
+                    match error.kind() {
+                        std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(text),
+                        std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(text),
+                        _ => PyOSError::new_err(text),
+                    }
+                }
             }
         }
         RunError::PeerFailed => PyRuntimeError::new_err("a worker failed; look for its error above"),

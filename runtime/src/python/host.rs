@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use super::chain::PyChain;
 use super::keyed::{PyKeyBy, PyReduce, PyStatefulMap};
 use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
-use super::source::{NativeFileSource, PySource};
+use super::source::PySource;
+use crate::connectors::FileSource;
 use super::windows::PyWindowLogic;
 use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo};
 use crate::error::{RunError, StepError};
@@ -69,7 +70,7 @@ impl StepHost for PyStepHost {
                 let input = self.callables.get(reference, step_id, "input")?;
                 Box::new(PySource::build(step_id, &input, *partitioned, worker)?)
             }
-            SourceSpec::File { path } => Box::new(NativeFileSource::open(step_id, path, worker)?),
+            SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
         })
     }
 

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use super::error::{repr, user_error};
-use super::item::{from_py, into_py};
+use super::item::from_py;
 use crate::engine::{owner, Sink, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
@@ -195,11 +195,10 @@ impl Sink for NativeStdout {
         })?;
         if !self.buf.is_empty() {
             let mut out = std::io::stdout().lock();
-            out.write_all(self.buf.as_bytes()).and_then(|_| out.flush()).map_err(|e| {
-                StepError::message(&self.step_id, "output, StdOutput", format!("writing to standard output: {e}"))
-            })?;
+            out.write_all(self.buf.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| StepError::io(&self.step_id, "output, StdOutput", "writing to standard output", e))?;
         }
-        let _ = into_py;
         Ok(())
     }
 

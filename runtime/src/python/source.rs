@@ -1,14 +1,10 @@
-//! Inputs: Python `PartitionedInput` / `DynamicInput` objects, and the native line reader.
-
-use std::path::Path;
+//! Inputs given as Python `PartitionedInput` / `DynamicInput` objects.
 
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 
 use super::error::user_error;
 use super::item::from_py;
-use crate::connectors::LineReader;
 use crate::engine::{owner, Poll, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
@@ -107,58 +103,6 @@ impl Source for PySource {
     }
 
     fn close(&mut self) -> Result<(), StepError> {
-        Ok(())
-    }
-}
-
-/// `FileInput` used as-is: lines read in Rust, turned into Python strings a batch at a time.
-pub struct NativeFileSource {
-    step_id: String,
-    reader: Option<LineReader>,
-}
-
-impl NativeFileSource {
-    /// Opens `path` if this worker owns its one partition (named by the path, as in 0.16).
-    pub fn open(step_id: &str, path: &str, worker: WorkerInfo) -> Result<Self, StepError> {
-        let reader = if owner(path, worker.count) == worker.index {
-            let r = LineReader::open(Path::new(path), 0).map_err(|e| {
-                Python::attach(|_py| {
-                    user_error(
-                        step_id,
-                        "input, FileInput",
-                        pyo3::exceptions::PyFileNotFoundError::new_err((e.raw_os_error().unwrap_or(2), e.to_string(), path.to_owned())),
-                    )
-                })
-            })?;
-            Some(r)
-        } else {
-            None
-        };
-        Ok(NativeFileSource { step_id: step_id.to_owned(), reader })
-    }
-}
-
-impl Source for NativeFileSource {
-    fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
-        let Some(reader) = self.reader.as_mut() else { return Ok(Poll::Done) };
-        let step_id = &self.step_id;
-        Python::attach(|py| {
-            while out.len() < max {
-                match reader.next_line() {
-                    Ok(Some(line)) => out.push(from_py(PyString::new(py, line).into_any())),
-                    Ok(None) => return Ok(Poll::Done),
-                    Err(e) => {
-                        let err = pyo3::exceptions::PyOSError::new_err(format!("reading {}: {e}", reader.path().display()));
-                        return Err(user_error(step_id, "input, FileInput", err));
-                    }
-                }
-            }
-            Ok(Poll::Ready)
-        })
-    }
-
-    fn close(&mut self) -> Result<(), StepError> {
-        self.reader = None;
         Ok(())
     }
 }
