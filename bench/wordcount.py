@@ -36,11 +36,16 @@ class Measurement:
         self.totals = totals
 
 
-def bench_env():
+def bench_env(keep_pythonpath=True):
     # BYTEWAX_* variables are CLI defaults (-p, -w, ...); a benchmark must
     # not pick them up from the caller's shell.
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYTEWAX_")}
-    env["PYTHONPATH"] = str(BENCH_DIR)
+    # An inherited PYTHONPATH may be how our bytewax is found, but it must not
+    # shadow the real Bytewax inside the 0.16.2 venv.
+    entries = [str(BENCH_DIR)]
+    if keep_pythonpath and env.get("PYTHONPATH"):
+        entries.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(entries)
     return env
 
 
@@ -49,13 +54,17 @@ def summed_totals(output_path):
     totals = Counter()
     with open(output_path) as lines:
         for line in lines:
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 word, count = ast.literal_eval(line)
-                totals[word] += count
+            except (ValueError, SyntaxError, TypeError):
+                raise RuntimeError(f"not a (word, count) line: {line!r}")
+            totals[word] += count
     return totals
 
 
-def timed_run(name, command, timeout_s):
+def timed_run(name, command, timeout_s, keep_pythonpath=True):
     """Run ``command`` with stdout to a temp file; time it; parse totals."""
     with tempfile.TemporaryDirectory(prefix="bench-wordcount-") as tmp:
         out_path = Path(tmp) / "out.txt"
@@ -65,7 +74,7 @@ def timed_run(name, command, timeout_s):
             proc = subprocess.run(
                 command,
                 cwd=BENCH_DIR,
-                env=bench_env(),
+                env=bench_env(keep_pythonpath),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -85,7 +94,7 @@ def flow_command(python, text_path):
 
 def check_ours_importable(python):
     probe = subprocess.run(
-        [python, "-c", "import bytewax._engine"],
+        [python, "-c", "import bytewax._engine, bytewax.run"],
         capture_output=True,
         text=True,
         env=bench_env(),
@@ -93,9 +102,10 @@ def check_ours_importable(python):
     if probe.returncode != 0:
         last = (probe.stderr.strip().splitlines() or ["?"])[-1]
         raise ContestantUnavailable(
-            f"bytewax._engine is not importable by {python} ({last}); "
+            f"bytewax._engine or bytewax.run is not importable by {python} "
+            f"({last}); "
             "build and install our package into this interpreter first "
-            "(e.g. `maturin develop --release` in python-frontend/)"
+            "(`pip install ./python-frontend` from the repository root)"
         )
 
 
@@ -138,7 +148,7 @@ def compare_totals(reference, others):
     return problems
 
 
-def print_report(text_path, results, unavailable):
+def print_report(text_path, results, unavailable, failed):
     size_mb = text_path.stat().st_size / 1e6
     bare = results.get("bare")
     words = sum(bare.totals.values()) if bare else 0
@@ -149,6 +159,8 @@ def print_report(text_path, results, unavailable):
         print(f"{measured.name:<16}{measured.wall_s:>10.2f}{rate:>10.2f}")
     for name in unavailable:
         print(f"{name:<16}{'-':>10}{'-':>10}  (skipped, see above)")
+    for name in failed:
+        print(f"{name:<16}{'-':>10}{'-':>10}  (FAILED, see above)")
     print()
     for slow, fast in (("ours", "bare"), ("bytewax 0.16.2", "bare"),
                        ("bytewax 0.16.2", "ours")):
@@ -188,7 +200,7 @@ def main(argv=None):
         contestants.append(("bytewax 0.16.2", lambda: flow_command(
             ensure_bytewax016_python(args.bytewax016_python), text_path)))
 
-    results, unavailable = {}, {}
+    results, unavailable, failed = {}, {}, {}
     for name, command in contestants:
         try:
             cmd = command()
@@ -197,16 +209,26 @@ def main(argv=None):
             print(f"{name}: skipped: {why}", file=sys.stderr)
             continue
         print(f"running {name} ...", flush=True)
-        results[name] = timed_run(name, cmd, args.timeout)
+        keep_pythonpath = name != "bytewax 0.16.2"
+        try:
+            results[name] = timed_run(name, cmd, args.timeout, keep_pythonpath)
+        except (RuntimeError, subprocess.TimeoutExpired) as failure:
+            failed[name] = str(failure)
+            print(f"{name}: FAILED: {failure}", file=sys.stderr)
 
+    if "bare" not in results:
+        return 1
     problems = compare_totals(results["bare"], [
         m for name, m in results.items() if name != "bare"])
-    print_report(text_path, results, unavailable)
+    print_report(text_path, results, unavailable, failed)
+    problems += [f"{name} failed" for name in failed]
     if problems:
-        print("\nTOTALS DIFFER:\n" + "\n".join(problems), file=sys.stderr)
+        print("\nPROBLEMS:\n" + "\n".join(problems), file=sys.stderr)
         return 1
-    agreeing = ", ".join(results)
-    print(f"word totals agree: {agreeing}")
+    if len(results) == 1:
+        print("only the bare loop ran: nothing to compare")
+    else:
+        print(f"word totals agree: {', '.join(results)}")
     return 0
 
 

@@ -76,9 +76,13 @@ def _clean_env(pythonpath):
     # Inherited BYTEWAX_* variables act as CLI defaults and would change what
     # a test runs; drop them so each test states its own flags.
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYTEWAX_")}
-    env.pop("PYTHONPATH", None)
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in pythonpath)
+    # An inherited PYTHONPATH is kept (it may be how bytewax is found); the
+    # test's own directories go in front of it.
+    entries = [str(p) for p in pythonpath or ()]
+    if env.get("PYTHONPATH"):
+        entries.append(env["PYTHONPATH"])
+    if entries:
+        env["PYTHONPATH"] = os.pathsep.join(entries)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -92,7 +92,8 @@ pub enum SinkSpec {
         class: Option<String>,
     },
     /// Each item's `str()` on its own line of standard output (`StdOutput` as-is).
-    Stdout,
+    /// (Braces so that serde refuses unknown fields here too.)
+    Stdout {},
 }
 
 /// How a windowing step tells time.
@@ -100,7 +101,7 @@ pub enum SinkSpec {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClockSpec {
     /// Wall-clock time at processing.
-    System,
+    System {},
     /// Time read from each item; the watermark trails the newest item by `wait_for_system_duration_ms`.
     Event {
         /// Returns the item's tz-aware datetime.
@@ -138,7 +139,7 @@ pub enum WindowSpec {
 }
 
 /// One step of the plan. `step_id` is the user's id for inputs, outputs and stateful steps,
-/// and a generated one (`map_2`) for the rest, so that every error can name its step.
+/// and a generated one (`map#2`: op, `#`, step index) for the rest, so that every error can name its step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(missing_docs)] // fields are documented in docs/plan.md, one table per op

@@ -100,7 +100,7 @@ impl StepHost for PyStepHost {
                 let output = self.callables.get(reference, step_id, "output")?;
                 Box::new(PyPartitionedSink::build(step_id, &output, worker)?)
             }
-            SinkSpec::Stdout => Box::new(NativeStdout::new(step_id)),
+            SinkSpec::Stdout {} => Box::new(NativeStdout::new(step_id)),
         })
     }
 

@@ -64,7 +64,7 @@ impl PyWindowLogic {
         let unsupported = |what: &str| {
             StepError::message(step.step_id(), step.op(), format!("{what} is not supported by this version yet"))
         };
-        if !matches!(clock, ClockSpec::System) {
+        if !matches!(clock, ClockSpec::System {}) {
             return Err(unsupported("EventClockConfig"));
         }
         let windower = match window {

@@ -1,0 +1,413 @@
+"""Run a dataflow from the command line: `python -m bytewax.run module:flow`.
+
+The import string names where the `Dataflow` lives:
+
+- `module` or `module:name`: a variable of an importable module (the name
+  defaults to `flow`);
+- `path/to/file.py[:name]`: a file; enclosing packages (directories with an
+  `__init__.py`) become part of the module name;
+- `module:make_flow('data.txt', n=3)`: a function called with Python literal
+  arguments that returns the dataflow. A bare function name is called with
+  no arguments.
+
+Every option can also be given by an environment variable (see `--help`).
+This version runs one process with one worker and no recovery; the scaling
+and recovery options are parsed as in Bytewax 0.16 but refused when used.
+"""
+
+import argparse
+import ast
+import inspect
+import os
+import sys
+import traceback
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, List, Optional
+
+__all__ = ["cli_main"]
+
+_PROG = "python -m bytewax.run"
+_DEFAULT_ATTR = "flow"
+_DEFAULT_EPOCH_SECONDS = 10
+_INTERRUPT_MESSAGE = "interrupt signal received, all processes have been shut down"
+# Exit status of argparse errors; refused options use it too.
+_USAGE_ERROR = 2
+
+
+class UnsupportedOptionError(NotImplementedError):
+    """A run option (scaling or recovery) that this version cannot honour yet."""
+
+
+def _unsupported_option(
+    processes: Optional[int],
+    workers_per_process: Optional[int],
+    process_id: Optional[int],
+    addresses: Optional[List[str]],
+    recovery_config: Any,
+) -> Optional[str]:
+    """Name the first requested option the engine cannot run yet, as a message."""
+    if processes is not None and processes > 1:
+        option = "-p/--processes"
+    elif workers_per_process is not None and workers_per_process > 1:
+        option = "-w/--workers-per-process"
+    elif process_id is not None:
+        option = "-i/--process-id"
+    elif addresses is not None:
+        option = "-a/--addresses"
+    elif recovery_config is not None:
+        option = "--sqlite-directory"
+    else:
+        return None
+    return (
+        f"the {option} option is not supported yet by this version "
+        "(only 1 process with 1 worker and no recovery)"
+    )
+
+
+def _epoch_interval_timedelta(epoch_interval: Optional[float]) -> timedelta:
+    if epoch_interval is None:
+        return timedelta(seconds=_DEFAULT_EPOCH_SECONDS)
+    if isinstance(epoch_interval, bool) or not isinstance(epoch_interval, (int, float)):
+        raise TypeError(
+            f"argument 'epoch_interval': must be real number, not {type(epoch_interval).__name__}"
+        )
+    if epoch_interval < 0:
+        raise ValueError(f"epoch_interval must not be negative; got {epoch_interval}")
+    return timedelta(seconds=epoch_interval)
+
+
+def cli_main(
+    flow,
+    *,
+    processes: Optional[int] = 1,
+    workers_per_process: Optional[int] = 1,
+    process_id: Optional[int] = None,
+    addresses: Optional[List[str]] = None,
+    epoch_interval: Optional[float] = None,
+    recovery_config: Any = None,
+) -> None:
+    """Run `flow` as `python -m bytewax.run` does; `epoch_interval` is in seconds.
+
+    Starts the dataflow API server for the length of the run when
+    `BYTEWAX_DATAFLOW_API_ENABLED` is set. Raises `UnsupportedOptionError`
+    (a `NotImplementedError`) for more than one process or worker, a
+    cluster address list or a recovery config.
+    """
+    if processes is not None and (process_id is not None or addresses is not None):
+        raise RuntimeError("Can't specify both 'processes' and 'process_id/addresses'")
+    for name, count in (("processes", processes), ("workers_per_process", workers_per_process)):
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be at least 1; got {count}")
+    problem = _unsupported_option(
+        processes, workers_per_process, process_id, addresses, recovery_config
+    )
+    if problem is not None:
+        raise UnsupportedOptionError(problem)
+    interval = _epoch_interval_timedelta(epoch_interval)
+
+    # Imported on call: parsing and import-string resolution work without the engine.
+    from bytewax._api_server import serve_dataflow_api_if_enabled
+    from bytewax._runner import run_main
+
+    with serve_dataflow_api_if_enabled(flow):
+        try:
+            run_main(flow, epoch_interval=interval)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(_INTERRUPT_MESSAGE) from None
+
+
+def _prepare_import(import_str: str) -> str:
+    """Turn an import string into `module:attr`, putting the module's root on `sys.path`.
+
+    A file path loses its `.py`; every enclosing directory that is a package
+    joins the dotted module name, and the first directory that is not a
+    package goes to the front of `sys.path`.
+    """
+    path, _, attr = import_str.partition(":")
+    path = os.path.realpath(path)
+    stem, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = stem
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+
+    module_parts = []
+    while True:
+        path, part = os.path.split(path)
+        module_parts.append(part)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+    if sys.path[0] != path:
+        sys.path.insert(0, path)
+    return f"{'.'.join(reversed(module_parts))}:{attr or _DEFAULT_ATTR}"
+
+
+def _raised_before_entering(function, error: BaseException) -> bool:
+    """True when `error` came from calling `function` (bad arguments), not from its body."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is function.__code__:
+            return False
+        tb = tb.tb_next
+    return True
+
+
+def _parse_attr_expression(dataflow_name: str):
+    """Split `name` or `name(literal, key=literal)` into (name, args, kwargs)."""
+    try:
+        expr = ast.parse(dataflow_name.strip(), mode="eval").body
+    except SyntaxError:
+        raise SyntaxError(
+            f"Failed to parse {dataflow_name!r} as an attribute name or function call."
+        ) from None
+
+    if isinstance(expr, ast.Name):
+        return expr.id, [], {}
+    if not isinstance(expr, ast.Call):
+        raise ValueError(
+            f"Failed to parse {dataflow_name!r} as an attribute name or function call."
+        )
+    if not isinstance(expr.func, ast.Name):
+        raise TypeError(f"Function reference must be a simple name: {dataflow_name!r}.")
+    try:
+        args = [ast.literal_eval(arg) for arg in expr.args]
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in expr.keywords}
+    except ValueError:
+        # Only literals: the import string must not run arbitrary code.
+        raise ValueError(
+            f"Failed to parse arguments as literal values: {dataflow_name!r}."
+        ) from None
+    return expr.func.id, args, kwargs
+
+
+def _import_module(module_name: str):
+    try:
+        __import__(module_name)
+    except ImportError as error:
+        # A traceback deeper than this frame means the module exists but an
+        # import inside it failed; show that traceback to the user.
+        if error.__traceback__ is not None and error.__traceback__.tb_next is not None:
+            raise ImportError(
+                f"While importing {module_name!r}, an ImportError was raised:"
+                f"\n\n{traceback.format_exc()}"
+            ) from None
+        raise ImportError(f"Could not import {module_name!r}.") from None
+    return sys.modules[module_name]
+
+
+def _locate_dataflow(module_name: str, dataflow_name: str):
+    """Import `module_name` and get the `Dataflow` that `dataflow_name` names or builds."""
+    from bytewax.dataflow import Dataflow
+
+    module = _import_module(module_name)
+    name, args, kwargs = _parse_attr_expression(dataflow_name)
+    try:
+        attr = getattr(module, name)
+    except AttributeError as error:
+        raise AttributeError(f"Failed to find attribute {name!r} in {module.__name__!r}.") from error
+
+    if inspect.isfunction(attr):
+        try:
+            flow = attr(*args, **kwargs)
+        except TypeError as error:
+            if not _raised_before_entering(attr, error):
+                raise
+            raise TypeError(
+                f"The factory {dataflow_name!r} in module {module.__name__!r} "
+                "could not be called with the specified arguments."
+            ) from error
+    else:
+        flow = attr
+
+    if isinstance(flow, Dataflow):
+        return flow
+    raise RuntimeError(
+        f"A valid Bytewax dataflow was not obtained from '{module.__name__}:{dataflow_name}'."
+    )
+
+
+
+def _env_default(name: str, fallback: Any = None) -> Any:
+    # argparse converts a string default with the option's `type`, so a bad
+    # environment value is reported like a bad flag value.
+    return os.environ.get(name, fallback)
+
+
+def _create_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=_PROG, description="Run a Bytewax dataflow")
+    parser.add_argument(
+        "import_str",
+        type=str,
+        help="Where to find the dataflow, as <module_name>:<dataflow_variable_or_factory>; "
+        "for example src.dataflow:flow or src.dataflow:get_flow('string_argument')",
+    )
+    scaling = parser.add_argument_group(
+        "Scaling",
+        "Use '-p' to start several processes on this machine, or '-i/-a' to start "
+        "one process of a cluster that spans several machines",
+    )
+    scaling.add_argument(
+        "-p",
+        "--processes",
+        type=int,
+        default=_env_default("BYTEWAX_PROCESSES"),
+        help="How many processes to start [env: BYTEWAX_PROCESSES]",
+    )
+    scaling.add_argument(
+        "-w",
+        "--workers-per-process",
+        type=int,
+        default=_env_default("BYTEWAX_WORKERS_PER_PROCESS"),
+        help="How many worker threads each process runs [env: BYTEWAX_WORKERS_PER_PROCESS]",
+    )
+    scaling.add_argument(
+        "-i",
+        "--process-id",
+        type=int,
+        default=_env_default("BYTEWAX_PROCESS_ID"),
+        help="Index of this process in the cluster [env: BYTEWAX_PROCESS_ID]",
+    )
+    scaling.add_argument(
+        "-a",
+        "--addresses",
+        type=str,
+        default=_env_default("BYTEWAX_ADDRESSES"),
+        help="Addresses of all the cluster's processes, joined by semicolons: "
+        '-a "localhost:2021;localhost:2022;localhost:2023" [env: BYTEWAX_ADDRESSES]',
+    )
+    recovery = parser.add_argument_group("Recovery")
+    recovery.add_argument(
+        "--sqlite-directory",
+        type=Path,
+        default=_env_default("BYTEWAX_SQLITE_DIRECTORY"),
+        help="Turn on SQLite recovery, keeping its files in this directory "
+        "[env: BYTEWAX_SQLITE_DIRECTORY]",
+    )
+    recovery.add_argument(
+        "--epoch-interval",
+        type=int,
+        default=_env_default("BYTEWAX_EPOCH_INTERVAL", _DEFAULT_EPOCH_SECONDS),
+        help="Seconds between state snapshots [env: BYTEWAX_EPOCH_INTERVAL]",
+    )
+    return parser
+
+
+def _process_id_from_pod_name(parser: argparse.ArgumentParser) -> Optional[int]:
+    """The StatefulSet ordinal of this Kubernetes pod, when both env variables are set."""
+    pod_name = os.environ.get("BYTEWAX_POD_NAME")
+    set_name = os.environ.get("BYTEWAX_STATEFULSET_NAME")
+    if pod_name is None or set_name is None:
+        return None
+    prefix = f"{set_name}-"
+    ordinal = pod_name[len(prefix) :] if pod_name.startswith(prefix) else pod_name
+    try:
+        return int(ordinal)
+    except ValueError:
+        parser.error(
+            f"can not get a process id from BYTEWAX_POD_NAME={pod_name!r}: "
+            f"expected '{prefix}<number>' (BYTEWAX_STATEFULSET_NAME={set_name!r})"
+        )
+
+
+def _addresses_from_hostfile(parser: argparse.ArgumentParser, hostfile: str) -> str:
+    """The non-blank lines of the hostfile, joined as an `-a` value."""
+    try:
+        with open(hostfile) as lines:
+            hosts = [line.strip() for line in lines if line.strip()]
+    except OSError as error:
+        parser.error(f"can not read BYTEWAX_HOSTFILE_PATH {hostfile!r}: {error.strerror}")
+    return ";".join(hosts)
+
+
+def _parse_args() -> argparse.Namespace:
+    """Parse `sys.argv` with environment defaults, as Bytewax 0.16 does.
+
+    Fills the process id from a Kubernetes StatefulSet pod name and the
+    addresses from `BYTEWAX_HOSTFILE_PATH` when they are missing, drops
+    `-p` (with a `UserWarning`) when `-i/-a` is given, and resolves
+    `import_str` to `module:attr` (which may extend `sys.path`).
+    """
+    parser = _create_arg_parser()
+    args = parser.parse_args()
+
+    if args.process_id is None:
+        args.process_id = _process_id_from_pod_name(parser)
+    hostfile = os.environ.get("BYTEWAX_HOSTFILE_PATH")
+    if args.process_id is not None and args.addresses is None and hostfile is not None:
+        args.addresses = _addresses_from_hostfile(parser, hostfile)
+    if args.process_id is not None and args.addresses is None:
+        parser.error("the addresses option is required if a process_id is passed")
+
+    if args.processes is not None and (args.process_id is not None or args.addresses is not None):
+        warnings.warn(
+            "Both '-p' and '-a/-i' specified. Ignoring the '-p' option, but this should be fixed",
+            UserWarning,
+            stacklevel=2,
+        )
+        args.processes = None
+
+    args.import_str = _prepare_import(args.import_str)
+    return args
+
+
+def _refused_options(args: argparse.Namespace, addresses: Optional[List[str]]) -> Optional[str]:
+    """Why these parsed options can not run here, or `None` when they can."""
+    for option, count in (
+        ("-p/--processes", args.processes),
+        ("-w/--workers-per-process", args.workers_per_process),
+    ):
+        if count is not None and count < 1:
+            return f"argument {option}: must be at least 1, got {count}"
+    if args.epoch_interval < 0:
+        return f"argument --epoch-interval: must not be negative, got {args.epoch_interval}"
+    return _unsupported_option(
+        args.processes, args.workers_per_process, args.process_id, addresses, args.sqlite_directory
+    )
+
+
+def _main() -> None:
+    args = _parse_args()
+    addresses = args.addresses.split(";") if args.addresses is not None else None
+    # Refuse before importing the user's module, so nothing of it runs.
+    refusal = _refused_options(args, addresses)
+    if refusal is not None:
+        print(f"{_PROG}: error: {refusal}", file=sys.stderr)
+        sys.exit(_USAGE_ERROR)
+
+    module_name, _, dataflow_name = args.import_str.partition(":")
+    flow = _locate_dataflow(module_name, dataflow_name)
+    recovery_config = None
+    if args.sqlite_directory is not None:
+        from bytewax.recovery import SqliteRecoveryConfig
+
+        recovery_config = SqliteRecoveryConfig(args.sqlite_directory)
+    cli_main(
+        flow,
+        processes=args.processes,
+        workers_per_process=args.workers_per_process,
+        process_id=args.process_id,
+        addresses=addresses,
+        epoch_interval=float(args.epoch_interval),
+        recovery_config=recovery_config,
+    )
+
+
+def _print_interrupt(exc_type, exc, tb) -> None:
+    """Report Ctrl-C in one line instead of a traceback; other errors as usual."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        message = str(exc)
+        print(f"KeyboardInterrupt: {message}" if message else "KeyboardInterrupt", file=sys.stderr)
+    else:
+        sys.__excepthook__(exc_type, exc, tb)
+
+
+if __name__ == "__main__":
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # Re-raising keeps Python's own ending for Ctrl-C: the process exits
+        # killed by SIGINT (status 130 in a shell), as Bytewax 0.16 did.
+        sys.excepthook = _print_interrupt
+        raise
