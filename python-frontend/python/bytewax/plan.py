@@ -29,7 +29,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bytewax import _engine
     from bytewax.run import _locate_dataflow, _prepare_import
 
-    module_name, attr = _prepare_import(args.import_str)
+    module_name, _, attr = _prepare_import(args.import_str).partition(":")
     flow = _locate_dataflow(module_name, attr)
     canonical = json.loads(_engine.validate_plan(json.dumps(plan_of(flow))))
     json.dump(canonical, sys.stdout, indent=None if args.compact else 2)
