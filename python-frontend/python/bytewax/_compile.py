@@ -7,6 +7,7 @@ side table under a string key, and the engine gets both.
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Tuple
 
+from bytewax import _engine
 from bytewax.connectors.files import FileInput
 from bytewax.connectors.stdio import StdOutput
 from bytewax.inputs import DynamicInput, PartitionedInput
@@ -19,7 +20,8 @@ from bytewax.window import (
     TumblingWindow,
 )
 
-PLAN_VERSION = 1
+# The engine decides which plan version it reads.
+PLAN_VERSION = _engine.PLAN_VERSION
 
 # Dataflow step type -> (plan op, function fields in order).
 _FUNCTION_STEPS = {
