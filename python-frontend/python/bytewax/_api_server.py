@@ -42,13 +42,20 @@ def _handler_for(body: bytes):
                 self.wfile.write(payload)
 
         def do_GET(self) -> None:  # noqa: N802 - name fixed by http.server
-            self._send(200, body) if self._is_route() else self._send(404, b"")
+            if self._is_route():
+                self._send(200, body)
+            else:
+                self._send(404, b"")
 
         def do_HEAD(self) -> None:  # noqa: N802
-            self._send(200, body, False) if self._is_route() else self._send(404, b"")
+            if self._is_route():
+                self._send(200, body, include_body=False)
+            else:
+                self._send(404, b"")
 
         def _refuse(self) -> None:
-            self._send(405, b"") if self._is_route() else self._send(404, b"")
+            # The route exists but only for reading, as in Bytewax 0.16.
+            self._send(405 if self._is_route() else 404, b"")
 
         do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
 

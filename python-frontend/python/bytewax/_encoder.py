@@ -9,22 +9,10 @@ dicts; datetimes their ISO 8601 text and timedeltas their `str()`
 """
 
 import json
-import types
 from datetime import date, timedelta
 from typing import Any
 
 __all__ = ["DataflowEncoder", "encode_dataflow"]
-
-# Kinds of callables shown by name: Python functions (lambdas too), C
-# functions and bound C methods, unbound C methods (`str.split`) and class
-# methods of C types (`dict.fromkeys`), and bound Python methods.
-_NAMED_CALLABLES = (
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.MethodDescriptorType,
-    types.ClassMethodDescriptorType,
-    types.MethodType,
-)
 
 
 class DataflowEncoder(json.JSONEncoder):
@@ -37,10 +25,13 @@ class DataflowEncoder(json.JSONEncoder):
         to_json = getattr(obj, "__json__", None)
         if to_json is not None:
             return to_json()
-        # Named before `__getstate__`: since Python 3.11 every object has one,
-        # and a decorated function would otherwise show as its `__dict__`.
-        if isinstance(obj, _NAMED_CALLABLES):
-            return obj.__name__
+        # Functions, C functions and methods, bound methods and decorator
+        # wrappers all carry a `__name__`. Checked before `__getstate__`:
+        # since Python 3.11 every object has one, and a decorated function
+        # would show as its `__dict__`.
+        name = getattr(obj, "__name__", None)
+        if callable(obj) and isinstance(name, str):
+            return name
         get_state = getattr(obj, "__getstate__", None)
         if get_state is not None:
             state = get_state()
