@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import bytewax
+
 from bytewax._api_server import DataflowApiServer, serve_dataflow_api_if_enabled
 from bytewax._encoder import encode_dataflow
 from bytewax.dataflow import Dataflow
@@ -22,7 +24,9 @@ from bytewax.recovery import SqliteRecoveryConfig
 from bytewax.run import UnsupportedOptionError, cli_main
 from bytewax.testing import TestingInput, TestingOutput
 
-PYTHON_DIR = Path(__file__).resolve().parents[1] / "python"
+# Where this test process imports `bytewax` from (the installed build, not the source tree,
+# which has no compiled engine in a fresh clone).
+PYTHON_DIR = Path(bytewax.__file__).resolve().parents[1]
 API_ENV = ["BYTEWAX_DATAFLOW_API_ENABLED", "BYTEWAX_DATAFLOW_API_PORT", "BYTEWAX_DATAFLOW_API_CACHE_PATH"]
 DOC = '{"steps": [], "type": "Dataflow"}'
 
