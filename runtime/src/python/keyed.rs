@@ -1,6 +1,8 @@
 //! Stateful Python steps: key splitting, `reduce` and `stateful_map`.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::time::Instant;
 
 use pyo3::prelude::*;
@@ -90,7 +92,7 @@ pub struct PyReduce {
     is_complete: Py<PyAny>,
     reducer_ctx: String,
     complete_ctx: String,
-    accs: HashMap<String, Py<PyAny>>,
+    accs: HashMap<String, Py<PyAny>, RandomState>,
 }
 
 impl PyReduce {
@@ -103,7 +105,7 @@ impl PyReduce {
             is_complete: callables.resolve(step, is_complete)?,
             reducer_ctx: ctx(step, "reducer"),
             complete_ctx: ctx(step, "is_complete"),
-            accs: HashMap::new(),
+            accs: HashMap::default(),
         })
     }
 }
@@ -168,7 +170,7 @@ pub struct PyStatefulMap {
     mapper: Py<PyAny>,
     builder_ctx: String,
     mapper_ctx: String,
-    states: HashMap<String, Py<PyAny>>,
+    states: HashMap<String, Py<PyAny>, RandomState>,
 }
 
 impl PyStatefulMap {
@@ -181,7 +183,7 @@ impl PyStatefulMap {
             mapper: callables.resolve(step, mapper)?,
             builder_ctx: ctx(step, "builder"),
             mapper_ctx: ctx(step, "mapper"),
-            states: HashMap::new(),
+            states: HashMap::default(),
         })
     }
 }

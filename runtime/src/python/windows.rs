@@ -78,6 +78,9 @@ impl PyWindowLogic {
     }
 
     fn emit_closed(&mut self, watermark: Millis, out: &mut Vec<Item>) {
+        if self.windows.next_close().is_none_or(|close| close >= watermark) {
+            return;
+        }
         Python::attach(|py| {
             self.windows.close_before(watermark, |key, _id, acc| {
                 let value = match acc {

@@ -1,7 +1,9 @@
 //! The open windows of one windowing step on one worker, with their close timers kept in
 //! order so closing never scans every key.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+
+use foldhash::fast::RandomState;
 
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
@@ -9,14 +11,16 @@ use super::Millis;
 /// Open windows per key, each with an accumulator `A`.
 pub struct WindowSet<A> {
     windower: GridWindower,
-    open: HashMap<String, HashMap<WindowId, A>>,
-    timers: BTreeSet<(Millis, String, WindowId)>,
+    // A key rarely has more than a couple of open windows: a short vector beats a map.
+    open: HashMap<String, Vec<(WindowId, A)>, RandomState>,
+    // Windows closing at the same instant (all of one tumbling period) share an entry.
+    timers: BTreeMap<Millis, Vec<(String, WindowId)>>,
 }
 
 impl<A> WindowSet<A> {
     /// An empty set over `windower`'s grid.
     pub fn new(windower: GridWindower) -> Self {
-        WindowSet { windower, open: HashMap::new(), timers: BTreeSet::new() }
+        WindowSet { windower, open: HashMap::default(), timers: BTreeMap::new() }
     }
 
     /// Adds an item of `key` at time `t` to each of its windows that is not late
@@ -41,14 +45,14 @@ impl<A> WindowSet<A> {
                 Some(w) => w,
                 None => self.open.entry(key.to_owned()).or_default(),
             };
-            match windows.get_mut(&id) {
-                Some(acc) => {
+            match windows.iter_mut().find(|(w, _)| *w == id) {
+                Some((_, acc)) => {
                     fold(Some(acc))?;
                 }
                 None => {
                     if let Some(acc) = fold(None)? {
-                        windows.insert(id, acc);
-                        self.timers.insert((close, key.to_owned(), id));
+                        windows.push((id, acc));
+                        self.timers.entry(close).or_default().push((key.to_owned(), id));
                     }
                 }
             }
@@ -58,13 +62,14 @@ impl<A> WindowSet<A> {
 
     /// Closes every window whose close time is before `watermark`, earliest first.
     pub fn close_before(&mut self, watermark: Millis, mut emit: impl FnMut(&str, WindowId, A)) {
-        while let Some((close, _, _)) = self.timers.first() {
-            if *close >= watermark {
+        while let Some(entry) = self.timers.first_entry() {
+            if *entry.key() >= watermark {
                 break;
             }
-            let (_, key, id) = self.timers.pop_first().expect("checked non-empty");
-            if let Some(windows) = self.open.get_mut(&key) {
-                if let Some(acc) = windows.remove(&id) {
+            for (key, id) in entry.remove() {
+                let Some(windows) = self.open.get_mut(&key) else { continue };
+                if let Some(pos) = windows.iter().position(|(w, _)| *w == id) {
+                    let (_, acc) = windows.swap_remove(pos);
                     emit(&key, id, acc);
                 }
                 if windows.is_empty() {
@@ -81,7 +86,7 @@ impl<A> WindowSet<A> {
 
     /// When the earliest open window closes.
     pub fn next_close(&self) -> Option<Millis> {
-        self.timers.first().map(|(close, _, _)| *close)
+        self.timers.keys().next().copied()
     }
 
     /// The grid this set uses.
@@ -105,6 +110,11 @@ mod tests {
         .unwrap()
     }
 
+    fn sorted(mut v: Vec<(String, WindowId, i64)>) -> Vec<(String, WindowId, i64)> {
+        v.sort();
+        v
+    }
+
     #[test]
     fn folds_per_key_and_window_then_closes_in_time_order() {
         let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
@@ -116,9 +126,20 @@ mod tests {
         let mut out = Vec::new();
         set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
         assert_eq!(out, [("a".to_owned(), 0, 3)]);
-        set.close_all(|k, id, acc| out.push((k.to_owned(), id, acc)));
-        assert_eq!(&out[1..], [("a".to_owned(), 1, 4), ("b".to_owned(), 1, 7)]);
+        let mut rest = Vec::new();
+        set.close_all(|k, id, acc| rest.push((k.to_owned(), id, acc)));
+        assert_eq!(sorted(rest), [("a".to_owned(), 1, 4), ("b".to_owned(), 1, 7)]);
         assert_eq!(set.next_close(), None);
+    }
+
+    #[test]
+    fn overlapping_windows_of_one_key_are_kept_apart() {
+        let mut set = WindowSet::new(GridWindower::sliding(0, 10, 5));
+        add(&mut set, "a", 7, 0, 1); // windows 0 and 1
+        add(&mut set, "a", 12, 0, 10); // windows 1 and 2
+        let mut out = Vec::new();
+        set.close_all(|k, id, acc| out.push((k.to_owned(), id, acc)));
+        assert_eq!(sorted(out), [("a".to_owned(), 0, 1), ("a".to_owned(), 1, 11), ("a".to_owned(), 2, 10)]);
     }
 
     #[test]
