@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum Item {
     /// A line of text from a native source.
     Str(String),
+    /// A value in the plan's codec (MessagePack), as WASM steps take and give them.
+    Encoded(Vec<u8>),
     /// A Python object (pickled when it crosses processes).
     #[cfg(feature = "python")]
     Py(crate::python::PyItem),

@@ -4,11 +4,14 @@
 //! [`plan::Plan`] and something that can run the plan's step code (an [`engine::StepHost`]);
 //! the [`engine`] runs it as a timely dataflow. See `docs/plan.md` for the plan format.
 
+pub mod codec;
 pub mod connectors;
 pub mod engine;
 pub mod error;
 pub mod item;
+pub mod native;
 pub mod plan;
+pub mod wasm;
 pub mod window;
 
 #[cfg(feature = "python")]

@@ -2,6 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Resource limits of one WASM function (see [`crate::wasm`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WasmLimits {
+    /// Linear memory the instance may grow to, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Wall-clock budget of one batch call, in milliseconds (enforced by epoch interruption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+}
+
 /// The only plan format version this host reads.
 pub const PLAN_VERSION: u64 = 1;
 
@@ -11,6 +23,9 @@ pub const PLAN_VERSION: u64 = 1;
 pub struct Plan {
     /// Always [`PLAN_VERSION`].
     pub plan_version: u64,
+    /// How items are encoded where they leave Python: only `"msgpack"` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
     /// The steps, in the order the frontend added them.
     pub steps: Vec<Step>,
 }
@@ -37,8 +52,11 @@ pub enum FnRef {
     Wasm {
         /// Path or content digest of the component.
         component: String,
-        /// The export's name.
+        /// The step's name in the component (what `describe` lists).
         export: String,
+        /// Memory cap and CPU deadline; defaults apply to what is left out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limits: Option<WasmLimits>,
     },
 }
 
@@ -49,7 +67,7 @@ impl FnRef {
             FnRef::Python { name: Some(n), .. } => n.clone(),
             FnRef::Python { reference, .. } => reference.clone(),
             FnRef::Builtin { name } => format!("builtin {name}"),
-            FnRef::Wasm { component, export } => format!("{export} in {component}"),
+            FnRef::Wasm { component, export, .. } => format!("{export} in {component}"),
         }
     }
 }
@@ -74,6 +92,11 @@ pub enum SourceSpec {
         /// The file to read.
         path: String,
     },
+    /// Items written into the plan itself (JSON values; arrays become tuples), for tests and demos.
+    Testing {
+        /// The items, in order.
+        items: Vec<serde_json::Value>,
+    },
 }
 
 /// Where an `output` step writes.
@@ -94,6 +117,11 @@ pub enum SinkSpec {
     /// Each item's `str()` on its own line of standard output (`StdOutput` as-is).
     /// (Braces so that serde refuses unknown fields here too.)
     Stdout {},
+    /// Each item's `str()` on its own line of a file, which is created or truncated.
+    File {
+        /// The file to write.
+        path: String,
+    },
 }
 
 /// How a windowing step tells time.

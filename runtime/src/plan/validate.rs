@@ -32,9 +32,16 @@ pub fn plan_from_value(doc: &Value) -> Result<Plan, PlanError> {
         }
         None => return Err(PlanError::at("plan_version", None, "missing; this host reads plan_version 1")),
     }
-    if let Some(extra) = obj.keys().find(|k| !matches!(k.as_str(), "plan_version" | "steps")) {
+    if let Some(extra) = obj.keys().find(|k| !matches!(k.as_str(), "plan_version" | "steps" | "codec")) {
         return Err(PlanError::at(extra.clone(), None, "unknown field"));
     }
+    let codec = match obj.get("codec") {
+        None => None,
+        Some(Value::String(c)) if c == crate::codec::DEFAULT_CODEC => Some(c.clone()),
+        Some(other) => {
+            return Err(PlanError::at("codec", None, format!("unknown codec {other}; this host knows \"msgpack\"")))
+        }
+    };
     let raw_steps = obj
         .get("steps")
         .and_then(Value::as_array)
@@ -47,7 +54,7 @@ pub fn plan_from_value(doc: &Value) -> Result<Plan, PlanError> {
             .map_err(|e| PlanError::at(path.clone(), id, e.to_string()))?;
         steps.push(step);
     }
-    let plan = Plan { plan_version: PLAN_VERSION, steps };
+    let plan = Plan { plan_version: PLAN_VERSION, codec, steps };
     check_rules(&plan)?;
     Ok(plan)
 }
@@ -98,7 +105,7 @@ fn check_fn(f: &FnRef) -> Result<(), String> {
             "unknown builtin {name:?}; known builtins: {}",
             BUILTIN_FUNCTIONS.join(", ")
         )),
-        FnRef::Wasm { component, export } if component.is_empty() || export.is_empty() => {
+        FnRef::Wasm { component, export, .. } if component.is_empty() || export.is_empty() => {
             Err("wasm references need a component and an export".into())
         }
         _ => Ok(()),

@@ -1,16 +1,20 @@
-//! A fused run of stateless Python steps, one GIL acquisition per batch.
+//! A fused run of stateless steps in a Python flow. Python steps run item by item with the
+//! GIL taken once per batch; a WASM step gets the whole batch in one call, without the GIL.
 
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
+use super::codec;
 use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py};
 use crate::engine::Chain;
 use crate::error::StepError;
 use crate::item::Item;
-use crate::plan::Step;
+use crate::plan::{FnRef, Step};
+use crate::wasm::{apply_stateless, call_stateless, instantiate, StatelessKind, StepInstance};
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Map,
     FlatMap,
@@ -20,61 +24,50 @@ enum Kind {
     InspectEpoch,
 }
 
+enum Code {
+    Python(Py<PyAny>),
+    Wasm { instance: Box<StepInstance>, export: String, kind: StatelessKind },
+}
+
 struct Stage {
     kind: Kind,
-    func: Py<PyAny>,
+    code: Code,
     step_id: String,
     context: String,
 }
 
-/// The stateless steps of a chain, applied item by item while holding the GIL once per batch.
+/// The stateless steps of a chain.
 pub struct PyChain {
     stages: Vec<Stage>,
 }
 
 impl PyChain {
-    /// Resolves each step's function.
+    /// Resolves each step's function (and instantiates WASM components for this worker).
     pub fn new(steps: &[Step], callables: &Callables) -> Result<Self, StepError> {
-        let stages = steps
-            .iter()
-            .map(|step| {
-                let (kind, role, f) = match step {
-                    Step::Map { mapper, .. } => (Kind::Map, "mapper", mapper),
-                    Step::FlatMap { mapper, .. } => (Kind::FlatMap, "mapper", mapper),
-                    Step::Filter { predicate, .. } => (Kind::Filter, "predicate", predicate),
-                    Step::FilterMap { mapper, .. } => (Kind::FilterMap, "mapper", mapper),
-                    Step::Inspect { inspector, .. } => (Kind::Inspect, "inspector", inspector),
-                    Step::InspectEpoch { inspector, .. } => (Kind::InspectEpoch, "inspector", inspector),
-                    other => unreachable!("{} is not a stateless step", other.op()),
-                };
-                Ok(Stage {
-                    kind,
-                    func: callables.resolve(step, f)?,
-                    step_id: step.step_id().to_owned(),
-                    context: format!("{}, {role} `{}`", step.op(), f.label()),
-                })
-            })
-            .collect::<Result<_, StepError>>()?;
+        let stages = steps.iter().map(|step| stage(step, callables)).collect::<Result<_, StepError>>()?;
         Ok(PyChain { stages })
     }
 
-    fn run<'py>(
+    /// Runs `obj` through the Python stages `at..end`, appending what comes out to `out`.
+    fn run_python<'py>(
         &self,
         py: Python<'py>,
         at: usize,
+        end: usize,
         mut obj: Bound<'py, PyAny>,
         epoch: u64,
         out: &mut Vec<Item>,
     ) -> Result<(), StepError> {
-        for (i, stage) in self.stages.iter().enumerate().skip(at) {
-            let f = stage.func.bind(py);
+        for (i, stage) in self.stages[..end].iter().enumerate().skip(at) {
+            let Code::Python(f) = &stage.code else { unreachable!("python runs hold only python stages") };
+            let f = f.bind(py);
             let fail = |e| user_error(&stage.step_id, stage.context.as_str(), e);
             match stage.kind {
                 Kind::Map => obj = f.call1((obj,)).map_err(fail)?,
                 Kind::FlatMap => {
                     let produced = f.call1((obj,)).map_err(fail)?;
                     for elem in produced.try_iter().map_err(fail)? {
-                        self.run(py, i + 1, elem.map_err(fail)?, epoch, out)?;
+                        self.run_python(py, i + 1, end, elem.map_err(fail)?, epoch, out)?;
                     }
                     return Ok(());
                 }
@@ -112,16 +105,85 @@ impl PyChain {
         out.push(from_py(obj));
         Ok(())
     }
+
+    fn run_wasm(&mut self, py: Python<'_>, at: usize, batch: Vec<Item>) -> Result<Vec<Item>, StepError> {
+        let stage = &mut self.stages[at];
+        let (step_id, context) = (stage.step_id.as_str(), stage.context.as_str());
+        let Code::Wasm { instance, export, kind } = &mut stage.code else { unreachable!("checked by the caller") };
+        let mut encoded = Vec::with_capacity(batch.len());
+        for item in &batch {
+            encoded.push(match item {
+                Item::Encoded(b) => b.clone(),
+                Item::Str(s) => crate::codec::encode_str(s),
+                Item::Py(p) => codec::encode(p.0.bind(py)).map_err(|e| user_error(step_id, context, e))?,
+            });
+        }
+        let (kind, export) = (*kind, export.as_str());
+        let output = py.detach(|| call_stateless(instance, kind, export, &encoded));
+        output
+            .and_then(|o| apply_stateless(batch, o))
+            .map_err(|e| StepError::message(step_id, context, e.to_string()))
+    }
+}
+
+fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
+    let (kind, role, f) = match step {
+        Step::Map { mapper, .. } => (Kind::Map, "mapper", mapper),
+        Step::FlatMap { mapper, .. } => (Kind::FlatMap, "mapper", mapper),
+        Step::Filter { predicate, .. } => (Kind::Filter, "predicate", predicate),
+        Step::FilterMap { mapper, .. } => (Kind::FilterMap, "mapper", mapper),
+        Step::Inspect { inspector, .. } => (Kind::Inspect, "inspector", inspector),
+        Step::InspectEpoch { inspector, .. } => (Kind::InspectEpoch, "inspector", inspector),
+        other => unreachable!("{} is not a stateless step", other.op()),
+    };
+    let context = format!("{}, {role} `{}`", step.op(), f.label());
+    let code = match f {
+        FnRef::Wasm { component, export, limits } => {
+            let wasm_kind = match kind {
+                Kind::Map => StatelessKind::Map,
+                Kind::FlatMap => StatelessKind::FlatMap,
+                Kind::Filter => StatelessKind::Filter,
+                Kind::FilterMap => StatelessKind::FilterMap,
+                Kind::Inspect => StatelessKind::Inspect,
+                Kind::InspectEpoch => {
+                    return Err(StepError::message(step.step_id(), context, "inspect_epoch cannot run a WASM step"))
+                }
+            };
+            let instance = instantiate(component, *limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
+            Code::Wasm { instance: Box::new(instance), export: export.clone(), kind: wasm_kind }
+        }
+        _ => Code::Python(callables.resolve(step, f)?),
+    };
+    Ok(Stage { kind, code, step_id: step.step_id().to_owned(), context })
 }
 
 impl Chain for PyChain {
     fn process(&mut self, epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let mut batch = std::mem::take(input);
         Python::attach(|py| {
-            for item in input.drain(..) {
-                let obj = into_py(py, item).into_bound(py);
-                self.run(py, 0, obj, epoch, out)?;
+            let mut at = 0;
+            while at < self.stages.len() {
+                if matches!(self.stages[at].code, Code::Wasm { .. }) {
+                    batch = self.run_wasm(py, at, batch)?;
+                    at += 1;
+                    continue;
+                }
+                let end = self.stages[at..]
+                    .iter()
+                    .position(|s| matches!(s.code, Code::Wasm { .. }))
+                    .map_or(self.stages.len(), |n| at + n);
+                let mut next = Vec::with_capacity(batch.len());
+                for item in batch.drain(..) {
+                    let stage = &self.stages[at];
+                    let obj = into_py(py, item).map_err(|e| user_error(&stage.step_id, stage.context.as_str(), e))?;
+                    self.run_python(py, at, end, obj.into_bound(py), epoch, &mut next)?;
+                }
+                batch = next;
+                at = end;
             }
-            Ok(())
-        })
+            Ok::<(), StepError>(())
+        })?;
+        out.append(&mut batch);
+        Ok(())
     }
 }

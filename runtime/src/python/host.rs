@@ -71,6 +71,7 @@ impl StepHost for PyStepHost {
                 Box::new(PySource::build(step_id, &input, *partitioned, worker)?)
             }
             SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
+            SourceSpec::Testing { items } => Box::new(crate::native::TestingSource::new(items, worker)),
         })
     }
 
@@ -101,6 +102,9 @@ impl StepHost for PyStepHost {
                 Box::new(PyPartitionedSink::build(step_id, &output, worker)?)
             }
             SinkSpec::Stdout {} => Box::new(NativeStdout::new(step_id)),
+            SinkSpec::File { .. } => {
+                return Err(StepError::message(step_id, "output", "file sinks in plans are for `bytewax-wasm run`; use FileOutput"))
+            }
         })
     }
 

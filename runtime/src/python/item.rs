@@ -66,11 +66,12 @@ fn serde_bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error>
 }
 
 /// The item as a Python object (native items are converted here, once).
-pub fn into_py(py: Python<'_>, item: Item) -> Py<PyAny> {
-    match item {
+pub fn into_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
+    Ok(match item {
         Item::Py(p) => p.0,
         Item::Str(s) => PyString::new(py, &s).into_any().unbind(),
-    }
+        Item::Encoded(bytes) => super::codec::decode(py, &bytes)?.unbind(),
+    })
 }
 
 /// Wraps a Python object as an item.

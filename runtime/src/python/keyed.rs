@@ -33,7 +33,7 @@ impl KeyBy for PyKeyBy {
     fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
         Python::attach(|py| {
             for item in input.drain(..) {
-                let obj = into_py(py, item).into_bound(py);
+                let obj = into_py(py, item).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?.into_bound(py);
                 let pair = match obj.cast::<PyTuple>() {
                     Ok(t) if t.len() == 2 => t,
                     _ => {
@@ -75,8 +75,9 @@ pub fn pair_item<'py>(py: Python<'py>, key: &str, value: Bound<'py, PyAny>) -> I
     from_py(t.into_any())
 }
 
-fn value_of(py: Python<'_>, item: KeyedItem) -> (String, Py<PyAny>) {
-    (item.key, into_py(py, item.value))
+fn value_of(py: Python<'_>, item: KeyedItem, step_id: &str) -> Result<(String, Py<PyAny>), StepError> {
+    let value = into_py(py, item.value).map_err(|e| user_error(step_id, "decoding an item", e))?;
+    Ok((item.key, value))
 }
 
 /// Names a step's function in messages: `reduce, reducer \`add\``.
@@ -114,7 +115,7 @@ impl KeyedLogic for PyReduce {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
             for item in items.drain(..) {
-                let (key, value) = value_of(py, item);
+                let (key, value) = value_of(py, item, &self.step_id)?;
                 let acc = match self.accs.remove(&key) {
                     Some(acc) => self
                         .reducer
@@ -192,7 +193,7 @@ impl KeyedLogic for PyStatefulMap {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
             for item in items.drain(..) {
-                let (key, value) = value_of(py, item);
+                let (key, value) = value_of(py, item, &self.step_id)?;
                 let state = match self.states.remove(&key) {
                     Some(s) => s.into_bound(py),
                     None => self

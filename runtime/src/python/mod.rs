@@ -1,6 +1,7 @@
 //! The bridge to Python (cargo feature `python`): runs plans whose step code is Python.
 
 mod chain;
+mod codec;
 mod error;
 mod host;
 mod item;

@@ -12,19 +12,22 @@ use crate::engine::{owner, Sink, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 
-fn to_py_in_place(py: Python<'_>, items: &mut [Item]) {
+fn to_py_in_place(py: Python<'_>, items: &mut [Item]) -> PyResult<()> {
     for item in items.iter_mut() {
-        if let Item::Str(s) = item {
-            *item = from_py(PyString::new(py, s).into_any());
+        match item {
+            Item::Str(s) => *item = from_py(PyString::new(py, s).into_any()),
+            Item::Encoded(b) => *item = from_py(super::codec::decode(py, b)?),
+            Item::Py(_) => {}
         }
     }
+    Ok(())
 }
 
 fn obj<'a, 'py>(py: Python<'py>, item: &'a Item) -> &'a Py<PyAny> {
     let _ = py;
     match item {
         Item::Py(p) => &p.0,
-        Item::Str(_) => unreachable!("converted by to_py_in_place"),
+        Item::Str(_) | Item::Encoded(_) => unreachable!("converted by to_py_in_place"),
     }
 }
 
@@ -50,7 +53,7 @@ impl PyDynamicSink {
 impl Sink for PyDynamicSink {
     fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
-            to_py_in_place(py, items);
+            to_py_in_place(py, items).map_err(|e| user_error(&self.step_id, "output, write", e))?;
             let sink = self.sink.bind(py);
             for item in items.iter() {
                 sink.call_method1("write", (obj(py, item),)).map_err(|e| user_error(&self.step_id, "output, write", e))?;
@@ -102,7 +105,7 @@ impl PyPartitionedSink {
 impl Sink for PyPartitionedSink {
     fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
-            to_py_in_place(py, items);
+            to_py_in_place(py, items).map_err(|e| user_error(&self.step_id, "output, write", e))?;
             let output = self.output.bind(py);
             for item in items.iter() {
                 let item = obj(py, item).bind(py);
@@ -176,7 +179,7 @@ impl Sink for NativeStdout {
             let original = sys.getattr("__stdout__").map_err(fail)?;
             if !stdout.is(&original) {
                 let print = py.import("builtins").and_then(|b| b.getattr("print")).map_err(fail)?;
-                to_py_in_place(py, items);
+                to_py_in_place(py, items).map_err(fail)?;
                 for item in items.iter() {
                     print.call1((obj(py, item),)).map_err(fail)?;
                 }
@@ -185,6 +188,7 @@ impl Sink for NativeStdout {
             for item in items.iter() {
                 match item {
                     Item::Str(s) => self.buf.push_str(s),
+                    Item::Encoded(b) => self.buf.push_str(&crate::codec::render_python(b)),
                     Item::Py(p) => self.buf.push_str(&p.0.bind(py).str().map_err(fail)?.to_cow().map_err(fail)?),
                 }
                 self.buf.push('\n');

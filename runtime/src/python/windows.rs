@@ -111,7 +111,7 @@ impl KeyedLogic for PyWindowLogic {
         let windows = &mut self.windows;
         Python::attach(|py| {
             for item in items.drain(..) {
-                let value = into_py(py, item.value);
+                let value = into_py(py, item.value).map_err(|e| user_error(step_id, "decoding an item", e))?;
                 windows.insert(&item.key, now, now, |acc| fold(py, step_id, aggregate, acc, &value, now))?;
             }
             Ok::<(), StepError>(())

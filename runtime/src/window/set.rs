@@ -60,6 +60,19 @@ impl<A> WindowSet<A> {
         Ok(late)
     }
 
+    /// The accumulator of an open window, if it is open.
+    pub fn get_mut(&mut self, key: &str, id: WindowId) -> Option<&mut A> {
+        self.open.get_mut(key)?.iter_mut().find(|(w, _)| *w == id).map(|(_, a)| a)
+    }
+
+    /// Opens window `id` of `key` with its first accumulator (for hosts that fold whole
+    /// groups at once rather than item by item).
+    pub fn open_window(&mut self, key: &str, id: WindowId, acc: A) {
+        let close = self.windower.close_time(id);
+        self.open.entry(key.to_owned()).or_default().push((id, acc));
+        self.timers.entry(close).or_default().push((key.to_owned(), id));
+    }
+
     /// Closes every window whose close time is before `watermark`, earliest first.
     pub fn close_before(&mut self, watermark: Millis, mut emit: impl FnMut(&str, WindowId, A)) {
         while let Some(entry) = self.timers.first_entry() {

@@ -1,0 +1,198 @@
+//! Adapters from a typed user function to the erased step traits of each kind.
+//!
+//! Each adapter decodes the inputs, calls the function through its [`call`](crate::call)
+//! wrapper, turns a returned `Err` into the step's error text and encodes the outputs.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::call::{NoArgs, OneArg, Output, TwoArgs};
+use crate::codec;
+use crate::held::Held;
+use crate::step::{BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep};
+
+/// The text of a step's own error (a returned `Err`).
+fn failed(step: &str, err: String) -> String {
+    format!("step `{step}` failed: {err}")
+}
+
+/// A `map`: the function's value, encoded.
+pub struct MapAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<F, O> ItemStep<Vec<u8>> for MapAdapter<F, O>
+where
+    F: OneArg,
+    O: Output<F::Ret>,
+    O::Ok: Serialize,
+{
+    fn run(&self, step: &str, item: &[u8]) -> Result<Vec<u8>, String> {
+        let input = codec::decode(step, item)?;
+        let out = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        codec::encode(step, &out)
+    }
+}
+
+/// A `flat_map`: each element of what the function returns, encoded.
+pub struct FlatMapAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<F, O> ItemStep<Vec<Vec<u8>>> for FlatMapAdapter<F, O>
+where
+    F: OneArg,
+    O: Output<F::Ret>,
+    O::Ok: IntoIterator,
+    <O::Ok as IntoIterator>::Item: Serialize,
+{
+    fn run(&self, step: &str, item: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+        let input = codec::decode(step, item)?;
+        let outs = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        outs.into_iter()
+            .map(|out| codec::encode(step, &out))
+            .collect()
+    }
+}
+
+/// A `filter_map`: the function's `Some` value encoded, or none.
+pub struct FilterMapAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<F, O, T> ItemStep<Option<Vec<u8>>> for FilterMapAdapter<F, O>
+where
+    F: OneArg,
+    O: Output<F::Ret, Ok = Option<T>>,
+    T: Serialize,
+{
+    fn run(&self, step: &str, item: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let input = codec::decode(step, item)?;
+        match O::into_result(self.f.call(input)).map_err(|e| failed(step, e))? {
+            Some(out) => codec::encode(step, &out).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A `filter`, `inspect` or `event_time`: the function's value is the step's answer.
+pub struct DirectAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<F, O, R> ItemStep<R> for DirectAdapter<F, O>
+where
+    F: OneArg,
+    O: Output<F::Ret, Ok = R>,
+{
+    fn run(&self, step: &str, item: &[u8]) -> Result<R, String> {
+        let input = codec::decode(step, item)?;
+        O::into_result(self.f.call(input)).map_err(|e| failed(step, e))
+    }
+}
+
+/// An `is_complete`: looks at the accumulator in place when the types allow.
+pub struct IsCompleteAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<F, O> IsCompleteStep for IsCompleteAdapter<F, O>
+where
+    F: OneArg,
+    O: Output<F::Ret, Ok = bool>,
+{
+    fn check(&self, step: &str, acc: &Held) -> Result<bool, String> {
+        let returned = match acc.peek::<F::In>().and_then(|a| self.f.call_borrowed(a)) {
+            Some(returned) => returned,
+            None => self.f.call(codec::decode(step, &acc.to_bytes(step)?)?),
+        };
+        O::into_result(returned).map_err(|e| failed(step, e))
+    }
+}
+
+/// A `builder`.
+pub struct BuilderAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<R, O> BuildStep for BuilderAdapter<NoArgs<R>, O>
+where
+    R: 'static,
+    O: Output<R>,
+    O::Ok: Serialize + 'static,
+{
+    fn build(&self, step: &str) -> Result<Held, String> {
+        let state = O::into_result((self.f.f)()).map_err(|e| failed(step, e))?;
+        Ok(Held::decoded(state))
+    }
+}
+
+/// A `reducer` or `folder`: `fn(acc, value) -> acc`.
+pub struct FoldAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<A, V, R, O> FoldStep for FoldAdapter<TwoArgs<A, V, R>, O>
+where
+    A: Serialize + DeserializeOwned + 'static,
+    V: DeserializeOwned + 'static,
+    R: 'static,
+    O: Output<R, Ok = A>,
+{
+    fn fold(&self, step: &str, acc: Held, value: &[u8]) -> Result<Held, String> {
+        let acc: A = acc.take(step)?;
+        let value: V = codec::decode(step, value)?;
+        let next = O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e))?;
+        Ok(Held::decoded(next))
+    }
+}
+
+/// A `stateful_mapper`: `fn(state, value) -> (Option<state>, output)`.
+pub struct StatefulMapAdapter<F, O> {
+    /// The call wrapper.
+    pub f: F,
+    /// How its return value is read.
+    pub output: O,
+}
+
+impl<S, V, R, O, T> StatefulMapStep for StatefulMapAdapter<TwoArgs<S, V, R>, O>
+where
+    S: Serialize + DeserializeOwned + 'static,
+    V: DeserializeOwned + 'static,
+    R: 'static,
+    O: Output<R, Ok = (Option<S>, T)>,
+    T: Serialize,
+{
+    fn map_state(
+        &self,
+        step: &str,
+        state: Held,
+        value: &[u8],
+    ) -> Result<(Option<Held>, Vec<u8>), String> {
+        let state: S = state.take(step)?;
+        let value: V = codec::decode(step, value)?;
+        let (next, out) = O::into_result((self.f.f)(state, value)).map_err(|e| failed(step, e))?;
+        Ok((next.map(Held::decoded), codec::encode(step, &out)?))
+    }
+}

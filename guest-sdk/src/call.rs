@@ -1,0 +1,176 @@
+//! How a user's function is called: its arguments and what it returns.
+//!
+//! The attribute macros see the signature's syntax, so they pick the wrapper here that
+//! fits it (by value or by reference, plain or `Result`); everything else is inferred
+//! from the function's type. Generic wrappers keep the macros free of type names,
+//! which would otherwise have to resolve inside a generated module.
+
+use std::fmt::Display;
+
+use serde::de::DeserializeOwned;
+
+/// A step function of one item.
+pub trait OneArg: Sync + 'static {
+    /// The item type, decoded from the codec.
+    type In: DeserializeOwned + 'static;
+    /// What the function returns, before [`Output`] unwraps a `Result`.
+    type Ret;
+    /// Calls the function with an owned item.
+    fn call(&self, input: Self::In) -> Self::Ret;
+    /// Calls the function with a borrowed item, when it takes one by reference;
+    /// lets `is_complete` look at an accumulator without copying it.
+    fn call_borrowed(&self, input: &Self::In) -> Option<Self::Ret>;
+}
+
+/// A function `fn(T) -> R`.
+pub struct ByValue<T, R> {
+    /// The user's function.
+    pub f: fn(T) -> R,
+}
+
+/// A function `fn(&T) -> R`.
+pub struct ByRef<T, R> {
+    /// The user's function.
+    pub f: fn(&T) -> R,
+}
+
+impl<T: DeserializeOwned + 'static, R: 'static> OneArg for ByValue<T, R> {
+    type In = T;
+    type Ret = R;
+    fn call(&self, input: T) -> R {
+        (self.f)(input)
+    }
+    fn call_borrowed(&self, _input: &T) -> Option<R> {
+        None
+    }
+}
+
+impl<T: DeserializeOwned + 'static, R: 'static> OneArg for ByRef<T, R> {
+    type In = T;
+    type Ret = R;
+    fn call(&self, input: T) -> R {
+        (self.f)(&input)
+    }
+    fn call_borrowed(&self, input: &T) -> Option<R> {
+        Some((self.f)(input))
+    }
+}
+
+/// A function `fn(&str) -> R`; the item decodes as a `String`.
+pub struct ByStr<R> {
+    /// The user's function.
+    pub f: fn(&str) -> R,
+}
+
+/// A function `fn(&[T]) -> R`; the item decodes as a `Vec<T>`.
+pub struct BySlice<T, R> {
+    /// The user's function.
+    pub f: fn(&[T]) -> R,
+}
+
+impl<R: 'static> OneArg for ByStr<R> {
+    type In = String;
+    type Ret = R;
+    fn call(&self, input: String) -> R {
+        (self.f)(&input)
+    }
+    fn call_borrowed(&self, input: &String) -> Option<R> {
+        Some((self.f)(input))
+    }
+}
+
+impl<T: DeserializeOwned + 'static, R: 'static> OneArg for BySlice<T, R> {
+    type In = Vec<T>;
+    type Ret = R;
+    fn call(&self, input: Vec<T>) -> R {
+        (self.f)(&input)
+    }
+    fn call_borrowed(&self, input: &Vec<T>) -> Option<R> {
+        Some((self.f)(input))
+    }
+}
+
+/// A function `fn() -> R` (a builder).
+pub struct NoArgs<R> {
+    /// The user's function.
+    pub f: fn() -> R,
+}
+
+/// A function `fn(A, V) -> R` (a stateful mapper, reducer or folder).
+pub struct TwoArgs<A, V, R> {
+    /// The user's function.
+    pub f: fn(A, V) -> R,
+}
+
+/// How a function's return value becomes a result: as is, or unwrapping a `Result`.
+pub trait Output<R>: Sync + 'static {
+    /// The successful value.
+    type Ok;
+    /// The value, or the function's error as text.
+    fn into_result(returned: R) -> Result<Self::Ok, String>;
+}
+
+/// The function returns its value directly; only a panic (a trap) can fail it.
+pub struct Returns;
+
+/// The function returns `Result<T, E>`; an `Err` becomes the step's error text.
+pub struct ReturnsResult;
+
+impl<T> Output<T> for Returns {
+    type Ok = T;
+    fn into_result(returned: T) -> Result<T, String> {
+        Ok(returned)
+    }
+}
+
+impl<T, E: Display> Output<Result<T, E>> for ReturnsResult {
+    type Ok = T;
+    fn into_result(returned: Result<T, E>) -> Result<T, String> {
+        returned.map_err(|err| err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(n: i64) -> i64 {
+        n * 2
+    }
+
+    fn is_big(n: &i64) -> bool {
+        *n > 10
+    }
+
+    #[test]
+    fn by_value_cannot_borrow_but_by_ref_can() {
+        let by_value = ByValue { f: double };
+        let by_ref = ByRef { f: is_big };
+        assert_eq!(by_value.call(4), 8);
+        assert_eq!(by_value.call_borrowed(&4), None);
+        assert!(by_ref.call(11));
+        assert_eq!(by_ref.call_borrowed(&3), Some(false));
+    }
+
+    fn shout(s: &str) -> String {
+        s.to_uppercase()
+    }
+
+    fn total(ns: &[i64]) -> i64 {
+        ns.iter().sum()
+    }
+
+    #[test]
+    fn str_and_slice_borrow_from_owned_items() {
+        assert_eq!(ByStr { f: shout }.call("a".to_string()), "A");
+        assert_eq!(BySlice { f: total }.call_borrowed(&vec![1, 2]), Some(3));
+    }
+
+    #[test]
+    fn returns_result_turns_errors_into_text() {
+        let parsed: Result<i64, _> = "x1".parse::<i64>();
+        let err = <ReturnsResult as Output<_>>::into_result(parsed).unwrap_err();
+        assert_eq!(err, "invalid digit found in string");
+        assert_eq!(<Returns as Output<i64>>::into_result(5), Ok(5));
+    }
+}

@@ -1,0 +1,213 @@
+//! The group loops against hand-built steps, checked value by value.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::adapters::{BuilderAdapter, FoldAdapter, IsCompleteAdapter, StatefulMapAdapter};
+use crate::call::{ByRef, ByValue, NoArgs, Returns, ReturnsResult, TwoArgs};
+use crate::codec;
+
+static BUILDS: AtomicUsize = AtomicUsize::new(0);
+
+fn zero() -> i64 {
+    BUILDS.fetch_add(1, Ordering::SeqCst);
+    0
+}
+
+fn count_to_three(count: i64, _value: String) -> (Option<i64>, i64) {
+    let count = count + 1;
+    (if count >= 3 { None } else { Some(count) }, count)
+}
+
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+fn checked_add(a: i64, b: i64) -> Result<i64, String> {
+    a.checked_add(b).ok_or_else(|| "overflow".to_string())
+}
+
+fn at_least_10(acc: &i64) -> bool {
+    *acc >= 10
+}
+
+fn float_at_least_10(acc: f64) -> bool {
+    acc >= 10.0
+}
+
+fn empty() -> Vec<i64> {
+    Vec::new()
+}
+
+fn push(mut acc: Vec<i64>, value: i64) -> Vec<i64> {
+    acc.push(value);
+    acc
+}
+
+static ZERO: BuilderAdapter<NoArgs<i64>, Returns> = BuilderAdapter {
+    f: NoArgs { f: zero },
+    output: Returns,
+};
+type CountToThree = TwoArgs<i64, String, (Option<i64>, i64)>;
+
+static COUNT: StatefulMapAdapter<CountToThree, Returns> = StatefulMapAdapter {
+    f: TwoArgs { f: count_to_three },
+    output: Returns,
+};
+static ADD: FoldAdapter<TwoArgs<i64, i64, i64>, Returns> = FoldAdapter {
+    f: TwoArgs { f: add },
+    output: Returns,
+};
+static CHECKED_ADD: FoldAdapter<TwoArgs<i64, i64, Result<i64, String>>, ReturnsResult> =
+    FoldAdapter {
+        f: TwoArgs { f: checked_add },
+        output: ReturnsResult,
+    };
+static AT_LEAST_10: IsCompleteAdapter<ByRef<i64, bool>, Returns> = IsCompleteAdapter {
+    f: ByRef { f: at_least_10 },
+    output: Returns,
+};
+static FLOAT_AT_LEAST_10: IsCompleteAdapter<ByValue<f64, bool>, Returns> = IsCompleteAdapter {
+    f: ByValue {
+        f: float_at_least_10,
+    },
+    output: Returns,
+};
+static EMPTY: BuilderAdapter<NoArgs<Vec<i64>>, Returns> = BuilderAdapter {
+    f: NoArgs { f: empty },
+    output: Returns,
+};
+static PUSH: FoldAdapter<TwoArgs<Vec<i64>, i64, Vec<i64>>, Returns> = FoldAdapter {
+    f: TwoArgs { f: push },
+    output: Returns,
+};
+
+fn named<'a, T: ?Sized>(name: &'a str, step: &'a T) -> Named<'a, T> {
+    Named { name, step }
+}
+
+fn enc<T: serde::Serialize>(value: T) -> Vec<u8> {
+    codec::encode("test", &value).unwrap()
+}
+
+fn group<T: serde::Serialize, V: serde::Serialize>(state: Option<T>, values: Vec<V>) -> Group {
+    Group {
+        state: state.map(enc),
+        values: values.into_iter().map(enc).collect(),
+    }
+}
+
+fn ints(items: &[Vec<u8>]) -> Vec<i64> {
+    items
+        .iter()
+        .map(|b| codec::decode("test", b).unwrap())
+        .collect()
+}
+
+fn state_int(result: &GroupResult) -> Option<i64> {
+    result
+        .state
+        .as_ref()
+        .map(|b| codec::decode("test", b).unwrap())
+}
+
+#[test]
+fn stateful_map_builds_when_missing_and_forgets_on_none() {
+    let before = BUILDS.load(Ordering::SeqCst);
+    let groups = vec![
+        group(None::<i64>, vec!["a", "b", "c", "d", "e"]),
+        group(Some(2i64), vec!["f"]),
+        group(Some(1i64), Vec::<&str>::new()),
+    ];
+    let out = stateful_map(named("zero", &ZERO), named("count", &COUNT), groups).unwrap();
+    assert_eq!(ints(&out[0].emitted), [1, 2, 3, 1, 2]);
+    assert_eq!(state_int(&out[0]), Some(2));
+    assert_eq!(ints(&out[1].emitted), [3]);
+    assert_eq!(state_int(&out[1]), None);
+    assert!(out[2].emitted.is_empty());
+    assert_eq!(state_int(&out[2]), Some(1));
+    // Built at the first value and again after the forget, never for a present state.
+    assert_eq!(BUILDS.load(Ordering::SeqCst) - before, 2);
+}
+
+#[test]
+fn reduce_checks_after_every_value_including_the_first() {
+    let groups = vec![
+        group(None::<i64>, vec![4i64, 5, 3, 20]),
+        group(Some(8i64), vec![1i64]),
+    ];
+    let out = reduce(
+        named("add", &ADD),
+        named("at_least_10", &AT_LEAST_10),
+        groups,
+    )
+    .unwrap();
+    assert_eq!(ints(&out[0].emitted), [12, 20]);
+    assert_eq!(state_int(&out[0]), None);
+    assert!(out[1].emitted.is_empty());
+    assert_eq!(state_int(&out[1]), Some(9));
+}
+
+#[test]
+fn reduce_converts_between_steps_that_disagree_on_the_type() {
+    let groups = vec![group(None::<i64>, vec![6i64, 6])];
+    let out = reduce(
+        named("add", &ADD),
+        named("float", &FLOAT_AT_LEAST_10),
+        groups,
+    )
+    .unwrap();
+    assert_eq!(ints(&out[0].emitted), [12]);
+}
+
+#[test]
+fn reduce_window_folds_each_group_into_one_accumulator() {
+    let groups = vec![
+        group(None::<i64>, vec![1i64, 2, 3]),
+        group(Some(10i64), Vec::<i64>::new()),
+    ];
+    assert_eq!(
+        ints(&reduce_window(named("add", &ADD), groups).unwrap()),
+        [6, 10]
+    );
+    let err = reduce_window(
+        named("add", &ADD),
+        vec![group(None::<i64>, Vec::<i64>::new())],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        "step `add`: reduce-window got a group with no accumulator and no values"
+    );
+}
+
+#[test]
+fn fold_window_builds_missing_accumulators() {
+    let groups = vec![
+        group(None::<Vec<i64>>, vec![1i64, 2]),
+        group(Some(vec![0i64]), vec![5i64]),
+        group(None::<Vec<i64>>, Vec::<i64>::new()),
+    ];
+    let out = fold_window(named("empty", &EMPTY), named("push", &PUSH), groups).unwrap();
+    let lists: Vec<Vec<i64>> = out
+        .iter()
+        .map(|b| codec::decode("test", b).unwrap())
+        .collect();
+    assert_eq!(lists, [vec![1, 2], vec![0, 5], vec![]]);
+}
+
+#[test]
+fn errors_name_the_step_that_failed() {
+    let overflow = vec![group(Some(i64::MAX), vec![1i64])];
+    let err = reduce_window(named("checked_add", &CHECKED_ADD), overflow).unwrap_err();
+    assert_eq!(err, "step `checked_add` failed: overflow");
+    let wrong = vec![Group {
+        state: None,
+        values: vec![enc(1i64), enc("two")],
+    }];
+    let err = reduce_window(named("add", &ADD), wrong).unwrap_err();
+    assert!(
+        err.starts_with("step `add`: cannot decode an item as `i64`"),
+        "{err}"
+    );
+}

@@ -1,0 +1,113 @@
+//! A named step as the component sees it: its kind and its function over encoded items.
+//!
+//! The attribute macros build one [`StepDef`] per function, as a `static`; the kind is the
+//! [`StepBody`] variant, so a function can only be dispatched as the kind it was declared.
+
+use crate::held::Held;
+use crate::wit::StepKind;
+
+/// A step function applied to one encoded item, giving `R`.
+pub trait ItemStep<R>: Sync {
+    /// Decodes `item`, calls the function, encodes what it returned.
+    fn run(&self, step: &str, item: &[u8]) -> Result<R, String>;
+}
+
+/// A builder: makes a fresh state or accumulator.
+pub trait BuildStep: Sync {
+    /// Calls the builder.
+    fn build(&self, step: &str) -> Result<Held, String>;
+}
+
+/// A reducer or folder: folds one encoded value into an accumulator.
+pub trait FoldStep: Sync {
+    /// Calls `f(acc, value)`.
+    fn fold(&self, step: &str, acc: Held, value: &[u8]) -> Result<Held, String>;
+}
+
+/// A stateful mapper: gives the next state (none: forget the key) and one output.
+pub trait StatefulMapStep: Sync {
+    /// Calls `f(state, value)`; the output comes back encoded.
+    fn map_state(
+        &self,
+        step: &str,
+        state: Held,
+        value: &[u8],
+    ) -> Result<(Option<Held>, Vec<u8>), String>;
+}
+
+/// An `is_complete` check on an accumulator.
+pub trait IsCompleteStep: Sync {
+    /// Calls `f(&acc)`.
+    fn check(&self, step: &str, acc: &Held) -> Result<bool, String>;
+}
+
+/// The kind of a step and its type-erased function.
+#[derive(Clone, Copy)]
+pub enum StepBody {
+    /// One output per input.
+    Map(&'static dyn ItemStep<Vec<u8>>),
+    /// Any number of outputs per input.
+    FlatMap(&'static dyn ItemStep<Vec<Vec<u8>>>),
+    /// Keep the input or not.
+    Filter(&'static dyn ItemStep<bool>),
+    /// An output or none per input.
+    FilterMap(&'static dyn ItemStep<Option<Vec<u8>>>),
+    /// Sees each input.
+    Inspect(&'static dyn ItemStep<()>),
+    /// The mapper of a `stateful_map`.
+    StatefulMap(&'static dyn StatefulMapStep),
+    /// `fn(acc, value) -> acc`, for `reduce` and `reduce_window`.
+    Reducer(&'static dyn FoldStep),
+    /// The completion check of a `reduce`.
+    IsComplete(&'static dyn IsCompleteStep),
+    /// `fn() -> state`, for `stateful_map` and `fold_window`.
+    Builder(&'static dyn BuildStep),
+    /// `fn(acc, value) -> acc`, for `fold_window`.
+    Folder(&'static dyn FoldStep),
+    /// An item's event time in milliseconds since the Unix epoch.
+    EventTime(&'static dyn ItemStep<i64>),
+}
+
+impl StepBody {
+    /// The WIT kind this body implements.
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepBody::Map(_) => StepKind::Map,
+            StepBody::FlatMap(_) => StepKind::FlatMap,
+            StepBody::Filter(_) => StepKind::Filter,
+            StepBody::FilterMap(_) => StepKind::FilterMap,
+            StepBody::Inspect(_) => StepKind::Inspect,
+            StepBody::StatefulMap(_) => StepKind::StatefulMap,
+            StepBody::Reducer(_) => StepKind::Reducer,
+            StepBody::IsComplete(_) => StepKind::IsComplete,
+            StepBody::Builder(_) => StepKind::Builder,
+            StepBody::Folder(_) => StepKind::Folder,
+            StepBody::EventTime(_) => StepKind::EventTime,
+        }
+    }
+}
+
+/// One step a component offers: the name plans use as `export`, and its body.
+pub struct StepDef {
+    /// The function's name.
+    pub name: &'static str,
+    /// Its kind and function.
+    pub body: StepBody,
+}
+
+/// The kind with its article, as error messages say it: "a map", "an inspect".
+pub fn kind_phrase(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Map => "a map",
+        StepKind::FlatMap => "a flat-map",
+        StepKind::Filter => "a filter",
+        StepKind::FilterMap => "a filter-map",
+        StepKind::Inspect => "an inspect",
+        StepKind::StatefulMap => "a stateful-map",
+        StepKind::Reducer => "a reducer",
+        StepKind::IsComplete => "an is-complete",
+        StepKind::Builder => "a builder",
+        StepKind::Folder => "a folder",
+        StepKind::EventTime => "an event-time",
+    }
+}

@@ -1,0 +1,145 @@
+//! `bytewax-wasm`: run, check and draw dataflow plans whose steps are WebAssembly components
+//! or builtins, without Python.
+
+mod check;
+mod graph;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytewax_runtime::engine::{run_single, run_threads, RunConfig};
+use bytewax_runtime::native::NativeHost;
+use bytewax_runtime::plan::{parse_plan, FnRef, Plan, Step};
+use clap::{Parser, Subcommand};
+
+/// Run Bytewax dataflow plans whose steps are WebAssembly components or builtins.
+///
+/// A plan is the JSON a Python flow compiles to (`python -m bytewax.plan dataflow:flow`) or one
+/// written by hand (docs/plan.md). Plans with Python steps run with `python -m bytewax.run`.
+#[derive(Parser)]
+#[command(name = "bytewax-wasm", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a plan until its inputs are exhausted.
+    Run {
+        /// The plan file. Component paths in it are relative to its directory; data file
+        /// paths are relative to the working directory, as for Python flows.
+        plan: PathBuf,
+        /// Seconds between epochs (snapshots, once recovery lands).
+        #[arg(long, env = "BYTEWAX_EPOCH_INTERVAL", default_value_t = 10.0)]
+        epoch_interval: f64,
+        /// Worker threads. WASM steps run without a global lock, so threads scale.
+        #[arg(short = 'w', long = "workers-per-process", env = "BYTEWAX_WORKERS_PER_PROCESS", default_value_t = 1)]
+        workers: usize,
+    },
+    /// Check a plan: its shape, and that every WASM step exists in its component with the right kind.
+    Validate {
+        /// The plan file.
+        plan: PathBuf,
+    },
+    /// Print the plan's dataflow as a Mermaid flowchart.
+    Graph {
+        /// The plan file.
+        plan: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { plan, epoch_interval, workers } => run(&plan, epoch_interval, workers),
+        Command::Validate { plan: path } => load(&path).and_then(|p| {
+            check::check_components(&p).map_err(usage)?;
+            println!("{}: ok ({} steps)", path.display(), p.steps.len());
+            Ok(())
+        }),
+        Command::Graph { plan } => load(&plan).map(|p| print!("{}", graph::mermaid(&p))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("bytewax-wasm: error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type Failure = (u8, String);
+
+fn usage(message: impl ToString) -> Failure {
+    (2, message.to_string())
+}
+
+/// Reads and validates a plan, making component paths absolute (relative to the plan file).
+fn load(path: &Path) -> Result<Plan, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read plan {}: {e}", path.display())))?;
+    let mut plan = parse_plan(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    for step in &mut plan.steps {
+        if step_has_python(step) {
+            return Err(usage(format!(
+                "{}: step '{}' ({}) is a Python step; run plans with Python steps with `python -m bytewax.run`",
+                path.display(),
+                step.step_id(),
+                step.op()
+            )));
+        }
+        for f in functions_mut(step) {
+            if let FnRef::Wasm { component, .. } = f {
+                let p = Path::new(component.as_str());
+                if p.is_relative() {
+                    *component = base.join(p).to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+fn step_has_python(step: &Step) -> bool {
+    use bytewax_runtime::plan::{SinkSpec, SourceSpec};
+    matches!(step, Step::Input { source: SourceSpec::Python { .. }, .. } | Step::Output { sink: SinkSpec::Python { .. }, .. })
+        || step.functions().iter().any(|(_, f)| matches!(f, FnRef::Python { .. }))
+}
+
+fn functions_mut(step: &mut Step) -> Vec<&mut FnRef> {
+    match step {
+        Step::Input { .. } | Step::Output { .. } => vec![],
+        Step::Map { mapper, .. } | Step::FlatMap { mapper, .. } | Step::FilterMap { mapper, .. } => vec![mapper],
+        Step::Filter { predicate, .. } => vec![predicate],
+        Step::Inspect { inspector, .. } | Step::InspectEpoch { inspector, .. } => vec![inspector],
+        Step::Reduce { reducer, is_complete, .. } => vec![reducer, is_complete],
+        Step::StatefulMap { builder, mapper, .. } => vec![builder, mapper],
+        Step::ReduceWindow { reducer, clock, .. } => with_clock(vec![reducer], clock),
+        Step::FoldWindow { builder, folder, clock, .. } => with_clock(vec![builder, folder], clock),
+        Step::CollectWindow { clock, .. } => with_clock(vec![], clock),
+    }
+}
+
+fn with_clock<'a>(mut fns: Vec<&'a mut FnRef>, clock: &'a mut bytewax_runtime::plan::ClockSpec) -> Vec<&'a mut FnRef> {
+    if let bytewax_runtime::plan::ClockSpec::Event { dt_getter, .. } = clock {
+        fns.push(dt_getter);
+    }
+    fns
+}
+
+fn run(path: &Path, epoch_interval: f64, workers: usize) -> Result<(), Failure> {
+    if !(epoch_interval.is_finite() && epoch_interval >= 0.0) {
+        return Err(usage(format!("--epoch-interval must be a non-negative number of seconds, got {epoch_interval}")));
+    }
+    if workers == 0 {
+        return Err(usage("--workers-per-process must be at least 1"));
+    }
+    let plan = Arc::new(load(path)?);
+    let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval) };
+    let host = Arc::new(NativeHost);
+    let result = if workers == 1 { run_single(plan, host, config) } else { run_threads(plan, host, config, workers) };
+    result.map_err(|e| (1, e.to_string()))
+}

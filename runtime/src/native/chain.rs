@@ -1,0 +1,112 @@
+//! Stateless steps of a plan run without Python: WASM components and builtins.
+
+use super::builtin;
+use crate::engine::Chain;
+use crate::error::StepError;
+use crate::item::Item;
+use crate::plan::{FnRef, Step};
+use crate::wasm::{apply_stateless, call_stateless, instantiate, StatelessKind, StepInstance};
+
+enum Code {
+    Wasm { instance: Box<StepInstance>, export: String },
+    Builtin(String),
+}
+
+struct Stage {
+    kind: StatelessKind,
+    code: Code,
+    step_id: String,
+    context: String,
+}
+
+/// A fused run of stateless steps over encoded items, one call per step per batch.
+pub struct NativeChain {
+    stages: Vec<Stage>,
+}
+
+/// Items as the codec encodes them (native text lines become strings).
+pub fn encoded(item: Item) -> Vec<u8> {
+    match item {
+        Item::Encoded(b) => b,
+        Item::Str(s) => crate::codec::encode_str(&s),
+        #[cfg(feature = "python")]
+        Item::Py(_) => unreachable!("a plan without Python steps has no Python items"),
+    }
+}
+
+impl NativeChain {
+    /// Instantiates the chain's functions on this worker.
+    pub fn new(steps: &[Step]) -> Result<Self, StepError> {
+        let stages = steps.iter().map(stage).collect::<Result<_, _>>()?;
+        Ok(NativeChain { stages })
+    }
+}
+
+fn stage(step: &Step) -> Result<Stage, StepError> {
+    let (kind, role, f) = match step {
+        Step::Map { mapper, .. } => (StatelessKind::Map, "mapper", mapper),
+        Step::FlatMap { mapper, .. } => (StatelessKind::FlatMap, "mapper", mapper),
+        Step::Filter { predicate, .. } => (StatelessKind::Filter, "predicate", predicate),
+        Step::FilterMap { mapper, .. } => (StatelessKind::FilterMap, "mapper", mapper),
+        Step::Inspect { inspector, .. } => (StatelessKind::Inspect, "inspector", inspector),
+        other => return Err(super::unsupported(other, "without Python")),
+    };
+    let context = format!("{}, {role} `{}`", step.op(), f.label());
+    let code = match f {
+        FnRef::Wasm { component, export, limits } => Code::Wasm {
+            instance: Box::new(
+                instantiate(component, *limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?,
+            ),
+            export: export.clone(),
+        },
+        FnRef::Builtin { name } => Code::Builtin(name.clone()),
+        FnRef::Python { .. } => return Err(super::python_step(step)),
+    };
+    Ok(Stage { kind, code, step_id: step.step_id().to_owned(), context })
+}
+
+impl Chain for NativeChain {
+    fn process(&mut self, _epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let mut batch: Vec<Item> = input.drain(..).map(|i| Item::Encoded(encoded(i))).collect();
+        for stage in &mut self.stages {
+            let fail = |m: String| StepError::message(&stage.step_id, stage.context.as_str(), m);
+            batch = match &mut stage.code {
+                Code::Wasm { instance, export } => {
+                    let bytes: Vec<Vec<u8>> = batch.iter().map(|i| match i {
+                        Item::Encoded(b) => b.clone(),
+                        _ => unreachable!("encoded above"),
+                    }).collect();
+                    call_stateless(instance, stage.kind, export, &bytes)
+                        .and_then(|o| apply_stateless(batch, o))
+                        .map_err(|e| fail(e.to_string()))?
+                }
+                Code::Builtin(name) => {
+                    let mut next = Vec::with_capacity(batch.len());
+                    for item in batch {
+                        let bytes = encoded(item);
+                        match stage.kind {
+                            StatelessKind::Map => next.push(Item::Encoded(builtin::map(name, &bytes).map_err(fail)?)),
+                            StatelessKind::FlatMap => {
+                                next.extend(builtin::flat_map(name, &bytes).map_err(fail)?.into_iter().map(Item::Encoded))
+                            }
+                            _ => return Err(fail(format!("builtin {name} cannot be a {} step", stage_op(stage.kind)))),
+                        }
+                    }
+                    next
+                }
+            };
+        }
+        out.append(&mut batch);
+        Ok(())
+    }
+}
+
+fn stage_op(kind: StatelessKind) -> &'static str {
+    match kind {
+        StatelessKind::Map => "map",
+        StatelessKind::FlatMap => "flat_map",
+        StatelessKind::Filter => "filter",
+        StatelessKind::FilterMap => "filter_map",
+        StatelessKind::Inspect => "inspect",
+    }
+}

@@ -1,0 +1,157 @@
+//! Stateful steps without Python: key splitting, `reduce` and `stateful_map` on WASM
+//! functions. Each batch is grouped by key so the component is called once per batch.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use foldhash::fast::RandomState;
+
+use super::chain::encoded;
+use crate::codec::{encode_pair, split_pair};
+use crate::engine::{KeyBy, KeyedLogic};
+use crate::error::StepError;
+use crate::item::{Item, KeyedItem};
+use crate::plan::{FnRef, Step};
+use crate::wasm::{instantiate, Group, StepInstance};
+
+/// Splits encoded `(key, value)` items.
+pub struct NativeKeyBy {
+    step_id: String,
+    op: &'static str,
+}
+
+impl NativeKeyBy {
+    /// For the stateful `step`.
+    pub fn new(step: &Step) -> Self {
+        NativeKeyBy { step_id: step.step_id().to_owned(), op: step.op() }
+    }
+}
+
+impl KeyBy for NativeKeyBy {
+    fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
+        for item in input.drain(..) {
+            let bytes = encoded(item);
+            let (key, value) = split_pair(&bytes).map_err(|e| StepError::wrong_type(&self.step_id, self.op, e.0))?;
+            out.push(KeyedItem { key: key.to_owned(), value: Item::Encoded(value.to_vec()) });
+        }
+        Ok(())
+    }
+}
+
+/// Groups a batch by key, keys in order of first appearance, values in arrival order.
+pub fn group_by_key(items: &mut Vec<KeyedItem>) -> Vec<(String, Vec<Vec<u8>>)> {
+    let mut index: HashMap<String, usize, RandomState> = HashMap::default();
+    let mut groups: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+    for item in items.drain(..) {
+        let value = encoded(item.value);
+        match index.get(&item.key) {
+            Some(&i) => groups[i].1.push(value),
+            None => {
+                index.insert(item.key.clone(), groups.len());
+                groups.push((item.key, vec![value]));
+            }
+        }
+    }
+    groups
+}
+
+/// One WASM instance and the names of the functions a stateful step uses in it.
+pub struct WasmFns {
+    pub(crate) instance: Box<StepInstance>,
+    pub(crate) names: Vec<String>,
+    pub(crate) step_id: String,
+    pub(crate) context: String,
+}
+
+impl WasmFns {
+    /// Instantiates the component the step's functions live in; they must share one.
+    pub fn new(step: &Step, fns: &[&FnRef]) -> Result<Self, StepError> {
+        let context = format!(
+            "{}, {}",
+            step.op(),
+            fns.iter().map(|f| format!("`{}`", f.label())).collect::<Vec<_>>().join(" and ")
+        );
+        let mut component = None;
+        let mut names = Vec::new();
+        for f in fns {
+            match f {
+                FnRef::Wasm { component: c, export, limits } => {
+                    if component.as_ref().is_some_and(|(prev, _): &(String, _)| prev != c) {
+                        return Err(StepError::message(step.step_id(), context.as_str(), "all functions of one step must come from the same component"));
+                    }
+                    component = Some((c.clone(), *limits));
+                    names.push(export.clone());
+                }
+                FnRef::Python { .. } => return Err(super::python_step(step)),
+                FnRef::Builtin { name } => {
+                    return Err(StepError::message(step.step_id(), context.as_str(), format!("builtin {name} cannot be used here")))
+                }
+            }
+        }
+        let (path, limits) = component.expect("every stateful step has a function");
+        let instance = instantiate(&path, limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
+        Ok(WasmFns { instance: Box::new(instance), names, step_id: step.step_id().to_owned(), context })
+    }
+
+    pub(crate) fn fail(&self, e: impl std::fmt::Display) -> StepError {
+        StepError::message(&self.step_id, self.context.as_str(), e.to_string())
+    }
+}
+
+/// `reduce` or `stateful_map` with WASM functions; state bytes per key live here.
+pub struct NativeStateful {
+    fns: WasmFns,
+    is_reduce: bool,
+    states: HashMap<String, Vec<u8>, RandomState>,
+}
+
+impl NativeStateful {
+    /// For a `reduce` or `stateful_map` step.
+    pub fn new(step: &Step) -> Result<Self, StepError> {
+        let (fns, is_reduce) = match step {
+            Step::Reduce { reducer, is_complete, .. } => (WasmFns::new(step, &[reducer, is_complete])?, true),
+            Step::StatefulMap { builder, mapper, .. } => (WasmFns::new(step, &[builder, mapper])?, false),
+            other => unreachable!("{} is not reduce or stateful_map", other.op()),
+        };
+        Ok(NativeStateful { fns, is_reduce, states: HashMap::default() })
+    }
+}
+
+impl KeyedLogic for NativeStateful {
+    fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let grouped = group_by_key(items);
+        let groups: Vec<Group> = grouped
+            .iter()
+            .map(|(key, values)| Group { state: self.states.remove(key), values: values.clone() })
+            .collect();
+        let (a, b) = (&self.fns.names[0], &self.fns.names[1]);
+        let results = if self.is_reduce {
+            self.fns.instance.reduce(a, b, &groups)
+        } else {
+            self.fns.instance.stateful_map(a, b, &groups)
+        }
+        .map_err(|e| self.fns.fail(e))?;
+        if results.len() != groups.len() {
+            return Err(self.fns.fail(format!("returned {} results for {} keys", results.len(), groups.len())));
+        }
+        for ((key, _), result) in grouped.into_iter().zip(results) {
+            out.extend(result.emitted.iter().map(|v| Item::Encoded(encode_pair(&key, v))));
+            if let Some(state) = result.state {
+                self.states.insert(key, state);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        None
+    }
+
+    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! Windowing steps without Python: accumulators are encoded items, folded by a WASM
+//! component once per batch (grouped by key and window) or by the builtin `add`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use foldhash::fast::RandomState;
+
+use super::builtin;
+use super::chain::encoded;
+use super::keyed::WasmFns;
+use crate::codec::encode_pair;
+use crate::engine::KeyedLogic;
+use crate::error::StepError;
+use crate::item::{Item, KeyedItem};
+use crate::plan::{parse_instant, ClockSpec, FnRef, Step, WindowSpec};
+use crate::wasm::Group;
+use crate::window::{now_millis, GridWindower, Millis, WindowId, WindowSet};
+
+enum Fold {
+    WasmReduce(WasmFns),
+    WasmFold(WasmFns),
+    BuiltinReduce { name: String, step_id: String, context: String },
+    Collect,
+}
+
+/// A window's accumulator: an encoded value, or (for `collect_window`) the values with times.
+enum Acc {
+    Value(Vec<u8>),
+    Collected(Vec<(Millis, Vec<u8>)>),
+}
+
+/// A windowing step over the system clock on one worker.
+pub struct NativeWindows {
+    fold: Fold,
+    windows: WindowSet<Acc>,
+}
+
+impl NativeWindows {
+    /// For a windowing step; event-time clocks and session windows come later.
+    pub fn new(step: &Step) -> Result<Self, StepError> {
+        let (clock, window, fold) = match step {
+            Step::ReduceWindow { clock, window, reducer, .. } => (clock, window, reducer_fold(step, reducer)?),
+            Step::FoldWindow { clock, window, builder, folder, .. } => {
+                (clock, window, Fold::WasmFold(WasmFns::new(step, &[builder, folder])?))
+            }
+            Step::CollectWindow { clock, window, .. } => (clock, window, Fold::Collect),
+            other => unreachable!("{} is not a window step", other.op()),
+        };
+        let unsupported = |what: &str| StepError::message(step.step_id(), step.op(), format!("{what} is not supported by this version yet"));
+        if !matches!(clock, ClockSpec::System {}) {
+            return Err(unsupported("an event-time clock"));
+        }
+        let align = |text: &str| {
+            parse_instant(text).map(|t| t.timestamp_millis()).map_err(|m| StepError::message(step.step_id(), step.op(), m))
+        };
+        let windower = match window {
+            WindowSpec::Tumbling { length_ms, align_to } => GridWindower::tumbling(align(align_to)?, *length_ms),
+            WindowSpec::Sliding { length_ms, offset_ms, align_to } => GridWindower::sliding(align(align_to)?, *length_ms, *offset_ms),
+            WindowSpec::Session { .. } => return Err(unsupported("a session window")),
+        };
+        Ok(NativeWindows { fold, windows: WindowSet::new(windower) })
+    }
+
+    fn emit_closed(&mut self, watermark: Millis, out: &mut Vec<Item>) {
+        self.windows.close_before(watermark, |key, _id, acc| {
+            let value = match acc {
+                Acc::Value(v) => v,
+                Acc::Collected(mut values) => {
+                    values.sort_by_key(|(t, _)| *t);
+                    let mut list = Vec::new();
+                    rmp::encode::write_array_len(&mut list, values.len() as u32).expect("writing to a Vec cannot fail");
+                    values.iter().for_each(|(_, v)| list.extend_from_slice(v));
+                    list
+                }
+            };
+            out.push(Item::Encoded(encode_pair(key, &value)));
+        });
+    }
+}
+
+fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Fold, StepError> {
+    Ok(match reducer {
+        FnRef::Builtin { name } => Fold::BuiltinReduce {
+            name: name.clone(),
+            step_id: step.step_id().to_owned(),
+            context: format!("{}, reducer `{}`", step.op(), reducer.label()),
+        },
+        _ => Fold::WasmReduce(WasmFns::new(step, &[reducer])?),
+    })
+}
+
+impl KeyedLogic for NativeWindows {
+    fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let now = now_millis();
+        // Group the batch by (key, window), in arrival order, dropping late windows.
+        let mut index: HashMap<(String, WindowId), usize, RandomState> = HashMap::default();
+        let mut groups: Vec<((String, WindowId), Vec<Vec<u8>>)> = Vec::new();
+        for item in items.drain(..) {
+            let value = encoded(item.value);
+            for id in self.windows.windower().windows_for(now) {
+                if self.windows.windower().close_time(id) < now {
+                    continue;
+                }
+                let k = (item.key.clone(), id);
+                match index.get(&k) {
+                    Some(&i) => groups[i].1.push(value.clone()),
+                    None => {
+                        index.insert(k.clone(), groups.len());
+                        groups.push((k, vec![value.clone()]));
+                    }
+                }
+            }
+        }
+        match &mut self.fold {
+            Fold::Collect => {
+                for ((key, id), values) in groups {
+                    let timed = values.into_iter().map(|v| (now, v));
+                    match self.windows.get_mut(&key, id) {
+                        Some(Acc::Collected(list)) => list.extend(timed),
+                        _ => self.windows.open_window(&key, id, Acc::Collected(timed.collect())),
+                    }
+                }
+            }
+            Fold::BuiltinReduce { name, step_id, context } => {
+                for ((key, id), values) in groups {
+                    let mut values = values.into_iter();
+                    let mut acc = match self.windows.get_mut(&key, id) {
+                        Some(Acc::Value(a)) => std::mem::take(a),
+                        _ => values.next().expect("groups are never empty"),
+                    };
+                    for v in values {
+                        acc = builtin::reduce(name, &acc, &v).map_err(|m| StepError::message(step_id, context.as_str(), m))?;
+                    }
+                    match self.windows.get_mut(&key, id) {
+                        Some(slot) => *slot = Acc::Value(acc),
+                        None => self.windows.open_window(&key, id, Acc::Value(acc)),
+                    }
+                }
+            }
+            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
+                let calls: Vec<Group> = groups
+                    .iter()
+                    .map(|((key, id), values)| Group {
+                        state: match self.windows.get_mut(key, *id) {
+                            Some(Acc::Value(a)) => Some(std::mem::take(a)),
+                            _ => None,
+                        },
+                        values: values.clone(),
+                    })
+                    .collect();
+                // A folder step names its builder and folder; a reducer step only the reducer.
+                let accs = match fns.names.as_slice() {
+                    [builder, folder] => fns.instance.fold_window(builder, folder, &calls),
+                    [reducer] => fns.instance.reduce_window(reducer, &calls),
+                    _ => unreachable!("window steps have one or two functions"),
+                }
+                .map_err(|e| fns.fail(e))?;
+                if accs.len() != groups.len() {
+                    return Err(fns.fail(format!("returned {} results for {} windows", accs.len(), groups.len())));
+                }
+                for (((key, id), _), acc) in groups.into_iter().zip(accs) {
+                    match self.windows.get_mut(&key, id) {
+                        Some(slot) => *slot = Acc::Value(acc),
+                        None => self.windows.open_window(&key, id, Acc::Value(acc)),
+                    }
+                }
+            }
+        }
+        self.emit_closed(now, out);
+        Ok(())
+    }
+
+    fn on_wake(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
+        self.emit_closed(now_millis(), out);
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let close = self.windows.next_close()?;
+        let wait = (close + 1 - now_millis()).max(0) as u64;
+        Some(Instant::now() + Duration::from_millis(wait))
+    }
+
+    fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
+        self.emit_closed(Millis::MAX, out);
+        Ok(())
+    }
+}

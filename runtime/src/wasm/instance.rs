@@ -1,0 +1,161 @@
+//! One instance of a step component in its own store, and the batch calls into it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::{Group, GroupResult, StepComponent, StepInfo};
+use super::component::LoadedComponent;
+use super::engine::{engine, EPOCH_TICK};
+use super::limits::WasmLimits;
+use super::store::StepState;
+
+/// Why a call into a guest failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WasmCallError {
+    /// The step itself returned an error.
+    Guest(String),
+    /// The guest ran past its CPU deadline and was stopped.
+    Deadline {
+        /// The deadline, in milliseconds.
+        ms: u64,
+    },
+    /// The guest tried to grow its memory past the cap.
+    MemoryCap {
+        /// The cap, in MiB.
+        mb: u64,
+    },
+    /// The guest trapped (a panic, an out-of-bounds access...).
+    Trap(String),
+    /// The component could not be set up.
+    Setup(String),
+}
+
+impl fmt::Display for WasmCallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WasmCallError::Guest(m) => write!(f, "the step failed: {m}"),
+            WasmCallError::Deadline { ms } => {
+                write!(f, "the step ran past its CPU deadline of {ms} ms and was stopped (raise \"deadline_ms\" in its limits if it needs more)")
+            }
+            WasmCallError::MemoryCap { mb } => {
+                write!(f, "the step hit its memory cap of {mb} MiB (raise \"memory_mb\" in its limits if it needs more)")
+            }
+            WasmCallError::Trap(m) => write!(f, "the step trapped: {m}"),
+            WasmCallError::Setup(m) => f.write_str(m),
+        }
+    }
+}
+
+/// A live instance with its own memory and limits. Not shared between workers.
+pub struct StepInstance {
+    store: Store<StepState>,
+    bindings: StepComponent,
+    limits: WasmLimits,
+    component: Arc<LoadedComponent>,
+}
+
+impl StepInstance {
+    /// Instantiates `component` under `limits`.
+    pub fn new(component: Arc<LoadedComponent>, limits: WasmLimits) -> Result<Self, WasmCallError> {
+        let engine = engine().map_err(WasmCallError::Setup)?;
+        let mut store = Store::new(engine, StepState::sandboxed(limits.memory_bytes()));
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(ticks(limits.deadline()));
+        let bindings = component.pre.instantiate(&mut store).map_err(|e| {
+            WasmCallError::Setup(format!("cannot instantiate {}: {e:#}", component.path.display()))
+        })?;
+        Ok(StepInstance { store, bindings, limits, component })
+    }
+
+    /// The component this instance runs.
+    pub fn component(&self) -> &LoadedComponent {
+        &self.component
+    }
+
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&StepComponent, &mut Store<StepState>) -> wasmtime::Result<Result<R, String>>,
+    ) -> Result<R, WasmCallError> {
+        self.store.set_epoch_deadline(ticks(self.limits.deadline()));
+        match f(&self.bindings, &mut self.store) {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(msg)) => Err(WasmCallError::Guest(msg)),
+            Err(e) => Err(self.classify(e)),
+        }
+    }
+
+    fn classify(&mut self, e: wasmtime::Error) -> WasmCallError {
+        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return WasmCallError::Deadline { ms: self.limits.deadline() };
+        }
+        if self.store.data().limiter.hit {
+            return WasmCallError::MemoryCap { mb: (self.limits.memory_bytes() >> 20) as u64 };
+        }
+        let detail = match e.downcast_ref::<Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{e:#}"),
+        };
+        WasmCallError::Trap(detail)
+    }
+
+    /// The steps the component offers.
+    pub fn describe(&mut self) -> Result<Vec<StepInfo>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_describe(s).map(Ok))
+    }
+
+    /// A `map` step over a batch.
+    pub fn map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_map(s, step, items))
+    }
+
+    /// A `flat_map` step over a batch.
+    pub fn flat_map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Vec<Vec<u8>>>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_flat_map(s, step, items))
+    }
+
+    /// A `filter` step over a batch.
+    pub fn filter(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<bool>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_filter(s, step, items))
+    }
+
+    /// A `filter_map` step over a batch.
+    pub fn filter_map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_filter_map(s, step, items))
+    }
+
+    /// An `inspect` step over a batch.
+    pub fn inspect(&mut self, step: &str, items: &[Vec<u8>]) -> Result<(), WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_inspect(s, step, items))
+    }
+
+    /// `stateful_map` over groups of one key each.
+    pub fn stateful_map(&mut self, builder: &str, mapper: &str, groups: &[Group]) -> Result<Vec<GroupResult>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_stateful_map(s, builder, mapper, groups))
+    }
+
+    /// `reduce` over groups of one key each.
+    pub fn reduce(&mut self, reducer: &str, is_complete: &str, groups: &[Group]) -> Result<Vec<GroupResult>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_reduce(s, reducer, is_complete, groups))
+    }
+
+    /// A window reduction over groups of one window each.
+    pub fn reduce_window(&mut self, reducer: &str, groups: &[Group]) -> Result<Vec<Vec<u8>>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_reduce_window(s, reducer, groups))
+    }
+
+    /// A window fold over groups of one window each.
+    pub fn fold_window(&mut self, builder: &str, folder: &str, groups: &[Group]) -> Result<Vec<Vec<u8>>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_fold_window(s, builder, folder, groups))
+    }
+
+    /// Event times (ms since the Unix epoch) of a batch.
+    pub fn event_time(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<i64>, WasmCallError> {
+        self.call(|b, s| b.bytewax_steps_steps().call_event_time(s, step, items))
+    }
+}
+
+fn ticks(ms: u64) -> u64 {
+    (ms / EPOCH_TICK.as_millis().max(1) as u64).max(1)
+}

@@ -1,0 +1,26 @@
+//! WebAssembly steps: components implementing `wit/steps.wit`, run sandboxed by wasmtime.
+//!
+//! One [`wasmtime::Engine`] per process; components are compiled once (and cached on disk by
+//! content hash), pre-linked with a WASI that grants nothing, and instantiated per step and
+//! worker from a pooling allocator. Each instance has a memory cap and a per-call CPU
+//! deadline; a guest that traps, runs too long or grows too big fails its step, never the host.
+
+mod bindings;
+mod component;
+mod engine;
+mod instance;
+mod limits;
+mod stateless;
+mod store;
+
+pub use bindings::{Group, GroupResult, StepInfo, StepKind};
+pub use component::{load_component, LoadedComponent};
+pub use instance::{StepInstance, WasmCallError};
+pub use limits::{WasmLimits, DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB};
+pub use stateless::{apply_stateless, call_stateless, StatelessKind, StatelessOutput};
+
+/// A fresh instance of the component at `path` for one step on one worker.
+pub fn instantiate(path: &str, limits: Option<WasmLimits>) -> Result<StepInstance, WasmCallError> {
+    let component = load_component(std::path::Path::new(path)).map_err(WasmCallError::Setup)?;
+    StepInstance::new(component, limits.unwrap_or_default())
+}

@@ -1,0 +1,25 @@
+//! Steps for the host's tests (`runtime/tests/all/`): one of each kind with a known
+//! answer, and three that misbehave (`spin`, `hog`, `crash`) to prove the host's CPU
+//! deadline, memory cap and trap handling turn them into step errors.
+
+mod kinds;
+mod misbehaving;
+
+bytewax_guest::export_steps!(
+    misbehaving::spin,
+    misbehaving::hog,
+    misbehaving::crash,
+    kinds::echo,
+    kinds::parse,
+    kinds::is_even,
+    kinds::maybe_half,
+    kinds::explode,
+    kinds::peek,
+    kinds::count_builder,
+    kinds::running_count,
+    kinds::sum,
+    kinds::at_least_10,
+    kinds::list_builder,
+    kinds::push,
+    kinds::ts,
+);
