@@ -81,10 +81,12 @@ fn step_module(kind: &StepKind, func: &ItemFn) -> syn::Result<proc_macro2::Token
         return wrong(variadic.span(), "cannot be variadic");
     }
     if sig.inputs.len() != kind.arity {
-        return wrong(
-            sig.inputs.span(),
-            &format!("takes {} argument(s)", kind.arity),
-        );
+        let count = match kind.arity {
+            0 => "no arguments",
+            1 => "one argument",
+            _ => "two arguments",
+        };
+        return wrong(sig.inputs.span(), &format!("takes {count}"));
     }
     let mut borrowed = None;
     for input in &sig.inputs {

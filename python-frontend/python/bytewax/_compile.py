@@ -12,6 +12,7 @@ from bytewax.connectors.files import FileInput
 from bytewax.connectors.stdio import StdOutput
 from bytewax.inputs import DynamicInput, PartitionedInput
 from bytewax.outputs import DynamicOutput, PartitionedOutput
+from bytewax.wasm import WasmStep
 from bytewax.window import (
     EventClockConfig,
     SessionWindow,
@@ -46,6 +47,8 @@ class _Registry:
         self.objects: Dict[str, Any] = {}
 
     def function(self, ref: str, func: Callable) -> Dict[str, Any]:
+        if isinstance(func, WasmStep):
+            return func._plan_ref()
         self.objects[ref] = func
         name = getattr(func, "__name__", None) or type(func).__name__
         return {"kind": "python", "ref": ref, "name": name}

@@ -160,11 +160,13 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
 impl Chain for PyChain {
     fn process(&mut self, epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let mut batch = std::mem::take(input);
+        let batch_ref = &mut batch;
         Python::attach(|py| {
+            let batch = batch_ref;
             let mut at = 0;
             while at < self.stages.len() {
                 if matches!(self.stages[at].code, Code::Wasm { .. }) {
-                    batch = self.run_wasm(py, at, batch)?;
+                    *batch = self.run_wasm(py, at, std::mem::take(batch))?;
                     at += 1;
                     continue;
                 }
@@ -178,7 +180,7 @@ impl Chain for PyChain {
                     let obj = into_py(py, item).map_err(|e| user_error(&stage.step_id, stage.context.as_str(), e))?;
                     self.run_python(py, at, end, obj.into_bound(py), epoch, &mut next)?;
                 }
-                batch = next;
+                *batch = next;
                 at = end;
             }
             Ok::<(), StepError>(())

@@ -43,6 +43,12 @@ impl Callables {
     }
 }
 
+/// A stateful step whose functions are WASM (or builtin) rather than Python.
+fn runs_in_wasm(step: &Step) -> bool {
+    let fns = step.functions();
+    !fns.is_empty() && fns.iter().all(|(_, f)| !matches!(f, FnRef::Python { .. }))
+}
+
 fn kind_name(f: &FnRef) -> &'static str {
     match f {
         FnRef::Python { .. } => "python",
@@ -80,10 +86,17 @@ impl StepHost for PyStepHost {
     }
 
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {
-        Ok(Box::new(PyKeyBy::new(step)))
+        Ok(Box::new(PyKeyBy::new(step, runs_in_wasm(step))))
     }
 
     fn keyed_logic(&self, step: &Step, _worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError> {
+        if runs_in_wasm(step) {
+            // The same logic `bytewax-wasm run` uses; values arrive encoded from PyKeyBy.
+            return Ok(match step {
+                Step::Reduce { .. } | Step::StatefulMap { .. } => Box::new(crate::native::NativeStateful::new(step)?),
+                _ => Box::new(crate::native::NativeWindows::new(step)?),
+            });
+        }
         Ok(match step {
             Step::Reduce { .. } => Box::new(PyReduce::new(step, &self.callables)?),
             Step::StatefulMap { .. } => Box::new(PyStatefulMap::new(step, &self.callables)?),

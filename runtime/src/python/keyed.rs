@@ -20,12 +20,14 @@ use crate::plan::Step;
 pub struct PyKeyBy {
     step_id: String,
     context: String,
+    // WASM stateful steps take values in the codec; convert them once, here.
+    encode_values: bool,
 }
 
 impl PyKeyBy {
-    /// For the stateful `step`.
-    pub fn new(step: &Step) -> Self {
-        PyKeyBy { step_id: step.step_id().to_owned(), context: step.op().to_owned() }
+    /// For the stateful `step`; `encode_values` when its functions are WASM.
+    pub fn new(step: &Step, encode_values: bool) -> Self {
+        PyKeyBy { step_id: step.step_id().to_owned(), context: step.op().to_owned(), encode_values }
     }
 }
 
@@ -62,7 +64,12 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
-                out.push(KeyedItem { key, value: Item::Py(PyItem(value.unbind())) });
+                let value = if self.encode_values {
+                    Item::Encoded(super::codec::encode(&value).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?)
+                } else {
+                    Item::Py(PyItem(value.unbind()))
+                };
+                out.push(KeyedItem { key, value });
             }
             Ok(())
         })

@@ -1,0 +1,76 @@
+"""Steps written in Rust and compiled to WebAssembly components, usable in Python flows.
+
+`step("steps.wasm", "tokenize")` stands wherever a callable goes::
+
+    flow.flat_map(bytewax.wasm.step("steps.wasm", "tokenize"))
+
+The engine calls the component once per batch, without the GIL, in a sandbox: no files,
+network, environment or clock, a memory cap and a CPU deadline per call (see docs/wasm.md).
+Items cross the boundary as MessagePack: None, bool, int, float, str, bytes, tuple, list and
+dict; arrays come back as tuples.
+"""
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+__all__ = ["WasmStep", "step"]
+
+
+class WasmStep:
+    """A named step of a WebAssembly component, with its resource limits."""
+
+    def __init__(
+        self,
+        component: Union[str, Path],
+        export: str,
+        *,
+        memory_mb: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+    ):
+        path = Path(component)
+        if not path.is_file():
+            raise FileNotFoundError(f"WebAssembly component {str(path)!r} does not exist")
+        if not isinstance(export, str) or not export:
+            raise TypeError("export must be the step's name in the component, a non-empty str")
+        for name, value in (("memory_mb", memory_mb), ("deadline_ms", deadline_ms)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name} must be a positive int; got {value!r}")
+        # Absolute, so the plan means the same file whatever the working directory later is.
+        self.component = str(path.resolve())
+        self.export = export
+        self.memory_mb = memory_mb
+        self.deadline_ms = deadline_ms
+        self.__name__ = export
+
+    def __call__(self, *args: Any) -> Any:
+        raise TypeError(
+            f"WASM step {self.export!r} runs inside a dataflow; it cannot be called from Python directly"
+        )
+
+    def _plan_ref(self) -> Dict[str, Any]:
+        ref: Dict[str, Any] = {"kind": "wasm", "component": self.component, "export": self.export}
+        limits = {k: v for k, v in (("memory_mb", self.memory_mb), ("deadline_ms", self.deadline_ms)) if v is not None}
+        if limits:
+            ref["limits"] = limits
+        return ref
+
+    def __repr__(self) -> str:
+        return f"WasmStep({self.component!r}, {self.export!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WasmStep) and self._plan_ref() == other._plan_ref()
+
+    def __hash__(self) -> int:
+        return hash((self.component, self.export))
+
+
+def step(
+    component: Union[str, Path],
+    export: str,
+    *,
+    memory_mb: Optional[int] = None,
+    deadline_ms: Optional[int] = None,
+) -> WasmStep:
+    """The step named `export` of the component at `component`, with optional limits
+    (defaults: 64 MiB of memory, 2000 ms per batch call)."""
+    return WasmStep(component, export, memory_mb=memory_mb, deadline_ms=deadline_ms)
