@@ -13,7 +13,7 @@ use crate::step::{BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep
 
 /// The text of a step's own error (a returned `Err`).
 fn failed(step: &str, err: String) -> String {
-    format!("step `{step}` failed: {err}")
+    format!("step `{step}`: {err}")
 }
 
 /// A `map`: the function's value, encoded.

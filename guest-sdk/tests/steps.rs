@@ -172,7 +172,7 @@ fn per_item_kinds_answer_one_per_item() {
 #[test]
 fn returned_err_and_bad_items_become_step_errors() {
     let err = BytewaxSteps::map("parse".into(), vec![enc("12"), enc("x")]).unwrap_err();
-    assert_eq!(err, "step `parse` failed: invalid digit found in string");
+    assert_eq!(err, "step `parse`: invalid digit found in string");
     let err = BytewaxSteps::event_time("at".into(), vec![enc(5)]).unwrap_err();
     assert!(
         err.starts_with("step `at`: cannot decode an item as `Reading`"),

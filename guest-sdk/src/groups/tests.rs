@@ -200,7 +200,7 @@ fn fold_window_builds_missing_accumulators() {
 fn errors_name_the_step_that_failed() {
     let overflow = vec![group(Some(i64::MAX), vec![1i64])];
     let err = reduce_window(named("checked_add", &CHECKED_ADD), overflow).unwrap_err();
-    assert_eq!(err, "step `checked_add` failed: overflow");
+    assert_eq!(err, "step `checked_add`: overflow");
     let wrong = vec![Group {
         state: None,
         values: vec![enc(1i64), enc("two")],

@@ -3,7 +3,6 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use super::chain::encoded;
 use crate::codec::{encode_json, render_python};
 use crate::engine::{Poll, Sink, Source, WorkerInfo};
 use crate::error::StepError;
@@ -55,12 +54,14 @@ impl LineSink {
 impl Sink for LineSink {
     fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
         self.buf.clear();
-        for item in items.drain(..) {
-            let line = match item {
-                Item::Str(s) => s,
-                other => render_python(&encoded(other)),
-            };
-            self.buf.extend_from_slice(line.as_bytes());
+        // Items go on downstream after this (outputs can be chained), so only look at them.
+        for item in items.iter() {
+            match item {
+                Item::Str(s) => self.buf.extend_from_slice(s.as_bytes()),
+                Item::Encoded(b) => self.buf.extend_from_slice(render_python(b).as_bytes()),
+                #[cfg(feature = "python")]
+                Item::Py(_) => unreachable!("a plan without Python steps has no Python items"),
+            }
             self.buf.push(b'\n');
         }
         self.out

@@ -26,7 +26,7 @@ pub fn check_components(plan: &Plan) -> Result<(), String> {
             };
             let wanted = wanted_kind(step.op(), role);
             if !wanted.contains(kind) {
-                return Err(format!("{at}: step {export:?} is a {kind:?}, but {} needs a {:?}", step.op(), wanted[0]));
+                return Err(format!("{at}: step `{export}` is a {}, not a {}", kind_name(*kind), kind_name(wanted[0])));
             }
         }
     }
@@ -46,6 +46,23 @@ fn wanted_kind(op: &str, role: &str) -> &'static [StepKind] {
         (_, "is_complete") => &[StepKind::IsComplete],
         (_, "folder") => &[StepKind::Folder],
         (_, "dt_getter") => &[StepKind::EventTime],
-        _ => &[],
+        _ => &[StepKind::Map],
+    }
+}
+
+/// How the SDK's attributes name a kind (`flat_map`, `is_complete`...).
+fn kind_name(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Map => "map",
+        StepKind::FlatMap => "flat_map",
+        StepKind::Filter => "filter",
+        StepKind::FilterMap => "filter_map",
+        StepKind::Inspect => "inspect",
+        StepKind::StatefulMap => "stateful_mapper",
+        StepKind::Reducer => "reducer",
+        StepKind::IsComplete => "is_complete",
+        StepKind::Builder => "builder",
+        StepKind::Folder => "folder",
+        StepKind::EventTime => "event_time",
     }
 }

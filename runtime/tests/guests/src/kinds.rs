@@ -1,8 +1,8 @@
 //! One step of each kind, with answers simple enough to check from the host's tests.
 
 use bytewax_guest::{
-    builder, event_time, filter, filter_map, flat_map, folder, inspect, is_complete, map,
-    reducer, stateful_mapper, Value,
+    builder, event_time, filter, filter_map, flat_map, folder, inspect, is_complete, map, reducer,
+    stateful_mapper, Value,
 };
 use serde::Deserialize;
 
