@@ -226,11 +226,28 @@ def test_exact_file_input_and_std_output_run_natively(tmp_path):
     assert not any(ref.startswith(("file_in.", "std_out.")) for ref in callables)
 
 
+def test_exact_dir_input_with_a_simple_pattern_runs_natively(tmp_path):
+    plan, callables = compile_flow(_every_source_and_sink_flow(tmp_path))
+    spec = _by_id(plan, "dir_in")["source"]
+    assert spec["kind"] == "dir" and spec["path"] == str(tmp_path)
+    assert not any(ref.startswith("dir_in.") for ref in callables)
+
+
+def test_dir_input_with_a_recursive_pattern_stays_python(tmp_path):
+    from bytewax.connectors.files import DirInput
+
+    flow = Dataflow()
+    flow.input("deep", DirInput(tmp_path, glob_pat="**/*.txt"))
+    flow.output("out", StdOutput())
+    plan, callables = compile_flow(flow)
+    assert _by_id(plan, "deep")["source"]["kind"] == "python"
+    assert type(callables["deep.input"]).__name__ == "DirInput"
+
+
 def test_subclasses_and_other_connectors_stay_python(tmp_path):
     plan, callables = compile_flow(_every_source_and_sink_flow(tmp_path))
     expected = {
         "csv_in": ("source", True, "CSVInput"),
-        "dir_in": ("source", True, "DirInput"),
         "numbers_in": ("source", False, "NumbersInput"),
         "file_out": ("sink", True, "FileOutput"),
         "loud_out": ("sink", False, "LoudStdOutput"),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Tuple
 
 from bytewax import _engine
-from bytewax.connectors.files import FileInput
+from bytewax.connectors.files import DirInput, FileInput
 from bytewax.connectors.stdio import StdOutput
 from bytewax.inputs import DynamicInput, PartitionedInput
 from bytewax.outputs import DynamicOutput, PartitionedOutput
@@ -97,6 +97,9 @@ def _source(step_id: str, inp: Any, reg: _Registry) -> Dict[str, Any]:
     # Only the exact class runs natively: a subclass may override how lines are read.
     if type(inp) is FileInput:
         return {"kind": "file", "path": str(inp.path)}
+    if type(inp) is DirInput and not any(c in inp.glob_pat for c in "/[]") and "**" not in inp.glob_pat:
+        # The host matches file names with `*` and `?`; richer patterns stay with Python's glob.
+        return {"kind": "dir", "path": str(inp.dir), "glob": inp.glob_pat}
     if isinstance(inp, (PartitionedInput, DynamicInput)):
         return {
             "kind": "python",

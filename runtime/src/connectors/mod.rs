@@ -1,7 +1,9 @@
 //! Connectors the host runs natively, without calling user code per item.
 
+mod dir_source;
 mod file_source;
 mod lines;
 
+pub use dir_source::{glob_match, DirSource};
 pub use file_source::FileSource;
 pub use lines::LineReader;

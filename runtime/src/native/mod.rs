@@ -7,7 +7,7 @@ mod io;
 mod keyed;
 mod windows;
 
-use crate::connectors::FileSource;
+use crate::connectors::{DirSource, FileSource};
 use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo};
 use crate::error::StepError;
 use crate::plan::{SinkSpec, SourceSpec, Step};
@@ -38,6 +38,7 @@ impl StepHost for NativeHost {
         Ok(match spec {
             SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
             SourceSpec::Testing { items } => Box::new(TestingSource::new(items, worker)),
+            SourceSpec::Dir { path, glob } => Box::new(DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker)?),
             SourceSpec::Python { .. } => {
                 return Err(StepError::message(
                     step_id,

@@ -92,6 +92,14 @@ pub enum SourceSpec {
         /// The file to read.
         path: String,
     },
+    /// Lines of every file in a directory whose name matches `glob` (`DirInput` as-is).
+    Dir {
+        /// The directory.
+        path: String,
+        /// Shell-style pattern for file names (`*`, `?`); `*` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        glob: Option<String>,
+    },
     /// Items written into the plan itself (JSON values; arrays become tuples), for tests and demos.
     Testing {
         /// The items, in order.

@@ -78,6 +78,9 @@ impl StepHost for PyStepHost {
             }
             SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
             SourceSpec::Testing { items } => Box::new(crate::native::TestingSource::new(items, worker)),
+            SourceSpec::Dir { path, glob } => {
+                Box::new(crate::connectors::DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker)?)
+            }
         })
     }
 

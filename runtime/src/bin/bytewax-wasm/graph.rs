@@ -20,6 +20,7 @@ fn label(step: &Step) -> String {
         Step::Input { source, .. } => match source {
             SourceSpec::File { path } => format!("file {path}"),
             SourceSpec::Testing { items } => format!("{} testing items", items.len()),
+            SourceSpec::Dir { path, glob } => format!("dir {path} ({})", glob.as_deref().unwrap_or("*")),
             SourceSpec::Python { class, .. } => class.clone().unwrap_or_else(|| "Python input".into()),
         },
         Step::Output { sink, .. } => match sink {

@@ -1,0 +1,339 @@
+"""WebAssembly steps (`bytewax.wasm.step`) inside Python flows, run with `run_main`.
+
+The steps come from the host's test component (`runtime/tests/guests/`): one of each kind
+with a known answer (`echo`, `is_even`, `sum`...) and three that misbehave (`spin` loops,
+`hog` allocates without end, `crash` panics). Expected outputs are worked out by hand
+from the guests' source.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import bytewax
+from bytewax import wasm
+from bytewax._compile import compile_flow
+from bytewax.dataflow import Dataflow
+from bytewax.testing import TestingInput, TestingOutput, run_main
+from bytewax.window import SystemClockConfig, TumblingWindow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GUESTS = REPO_ROOT / "runtime" / "tests" / "guests" / "test_guests.wasm"
+
+if not GUESTS.is_file():
+    pytest.skip(
+        f"test component {GUESTS} is missing; run scripts/build-guests to build it",
+        allow_module_level=True,
+    )
+
+pytestmark = pytest.mark.ours_only
+
+# Long enough that every item of a test lands in one window, which then closes at EOF.
+ONE_WINDOW = TumblingWindow(
+    length=timedelta(days=100000), align_to=datetime(2023, 1, 1, tzinfo=timezone.utc)
+)
+
+
+def guest(export, **limits):
+    """A step of the test component."""
+    return wasm.step(GUESTS, export, **limits)
+
+
+def run_flow(items, *add_steps):
+    """Run input -> each `add_steps(flow)` -> output; returns what the output received."""
+    received = []
+    flow = Dataflow()
+    flow.input("inp", TestingInput(items))
+    for add in add_steps:
+        add(flow)
+    flow.output("out", TestingOutput(received))
+    run_main(flow)
+    return received
+
+
+def assert_echo_still_works():
+    """A failed flow must leave the process able to run WASM steps again."""
+    assert run_flow(["still", 1], lambda f: f.map(guest("echo"))) == ["still", 1]
+
+
+def all_text(exc):
+    """The message and any notes the engine added, as one string."""
+    return "\n".join([str(exc), *getattr(exc, "__notes__", [])])
+
+
+# --- stateless kinds ---------------------------------------------------------------
+
+
+def test_map_echo_returns_each_item():
+    assert run_flow([1, "two", 3.0], lambda f: f.map(guest("echo"))) == [1, "two", 3.0]
+
+
+def test_flat_map_explode_emits_each_character_in_order():
+    out = run_flow(["ab", "", "cde"], lambda f: f.flat_map(guest("explode")))
+    assert out == ["a", "b", "c", "d", "e"]
+
+
+def test_filter_is_even_keeps_even_numbers():
+    assert run_flow([1, 2, 3, 4, 5, 6, -8], lambda f: f.filter(guest("is_even"))) == [2, 4, 6, -8]
+
+
+def test_filter_map_maybe_half_halves_evens_and_drops_odds():
+    assert run_flow([1, 2, 3, 4, 10], lambda f: f.filter_map(guest("maybe_half"))) == [1, 2, 5]
+
+
+def test_inspect_peek_passes_items_unchanged():
+    items = [1, "x", (2, 3), {"k": None}]
+    assert run_flow(items, lambda f: f.inspect(guest("peek"))) == items
+
+
+def test_python_then_wasm_then_python_in_one_chain():
+    out = run_flow(
+        ["1", "2", "3", "4", "12"],
+        lambda f: f.map(int),
+        lambda f: f.filter_map(guest("maybe_half")),
+        lambda f: f.map(lambda n: f"half={n}"),
+    )
+    assert out == ["half=1", "half=2", "half=6"]
+
+
+# --- values through the codec ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (True, True),
+        (False, False),
+        (0, 0),
+        (-5, -5),
+        (2**63 - 1, 2**63 - 1),
+        (-(2**63), -(2**63)),
+        (1.5, 1.5),
+        (-0.25, -0.25),
+        ("héllo ✓", "héllo ✓"),
+        ("", ""),
+        (b"\x00\xffbytes", b"\x00\xffbytes"),
+        (b"", b""),
+        ((1, "a"), (1, "a")),
+        ([1, [2, 3]], (1, (2, 3))),
+        ([], ()),
+        ({"a": 1, "b": [1, 2], "c": {"d": None}}, {"a": 1, "b": (1, 2), "c": {"d": None}}),
+        ({}, {}),
+    ],
+    ids=repr,
+)
+def test_value_round_trips_through_echo(value, expected):
+    (out,) = run_flow([value], lambda f: f.map(guest("echo")))
+    assert out == expected
+    assert type(out) is type(expected)
+
+
+def test_none_round_trips_through_echo():
+    # TestingInput treats a None item as "nothing yet", so make the None in a Python step.
+    out = run_flow(
+        [0, 1],
+        lambda f: f.map(lambda x: None if x == 0 else x),
+        lambda f: f.map(guest("echo")),
+        lambda f: f.map(lambda x: ("got", x)),
+    )
+    assert out == [("got", None), ("got", 1)]
+
+
+# --- stateful steps ----------------------------------------------------------------
+
+
+def test_reduce_sum_emits_when_at_least_10_and_forgets_the_key():
+    items = [("a", 3), ("a", 4), ("b", 1), ("a", 5), ("b", 20), ("a", 1), ("a", 9)]
+    out = run_flow(items, lambda f: f.reduce("total", guest("sum"), guest("at_least_10")))
+    # a: 3+4+5=12 completes, then 1+9=10 completes again; b: 1+20=21.
+    assert sorted(out) == [("a", 10), ("a", 12), ("b", 21)]
+    assert [v for k, v in out if k == "a"] == [12, 10]
+
+
+def test_reduce_never_complete_emits_nothing():
+    out = run_flow([("a", 1), ("a", 2)], lambda f: f.reduce("total", guest("sum"), guest("at_least_10")))
+    assert out == []
+
+
+def test_stateful_map_running_count_restarts_after_third_value():
+    items = [("a", "x")] * 5 + [("b", None), ("b", 7)]
+    out = run_flow(
+        items, lambda f: f.stateful_map("count", guest("count_builder"), guest("running_count"))
+    )
+    assert [v for k, v in out if k == "a"] == [1, 2, 3, 1, 2]
+    assert [v for k, v in out if k == "b"] == [1, 2]
+
+
+def test_reduce_window_sum_per_key():
+    items = [("a", 1), ("b", 2), ("a", 3), ("a", 10), ("b", -2)]
+    out = run_flow(
+        items, lambda f: f.reduce_window("wsum", SystemClockConfig(), ONE_WINDOW, guest("sum"))
+    )
+    assert sorted(out) == [("a", 14), ("b", 0)]
+
+
+def test_fold_window_push_collects_values_in_order():
+    items = [("a", 1), ("b", 2), ("a", 3), ("a", 5)]
+    out = run_flow(
+        items,
+        lambda f: f.fold_window(
+            "wlist", SystemClockConfig(), ONE_WINDOW, guest("list_builder"), guest("push")
+        ),
+    )
+    assert sorted(out) == [("a", (1, 3, 5)), ("b", (2,))]
+
+
+def test_wasm_and_python_stateful_steps_share_a_flow():
+    out = run_flow(
+        ["a", "b", "a", "a"],
+        lambda f: f.map(lambda w: (w, 1)),
+        lambda f: f.reduce_window("wsum", SystemClockConfig(), ONE_WINDOW, guest("sum")),
+        lambda f: f.map(lambda kv: (kv[0], kv[1] * 100)),
+    )
+    assert sorted(out) == [("a", 300), ("b", 100)]
+
+
+# --- failures ----------------------------------------------------------------------
+
+
+def test_spin_past_deadline_names_step_and_cpu_deadline():
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("spin", deadline_ms=100)))
+    text = all_text(info.value)
+    assert "map#1" in text
+    assert "CPU deadline" in text
+    assert_echo_still_works()
+
+
+def test_hog_past_memory_cap_names_step_and_memory_cap():
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("hog", memory_mb=16)))
+    text = all_text(info.value)
+    assert "map#1" in text
+    assert "memory cap" in text
+    assert_echo_still_works()
+
+
+def test_crash_trap_names_step_and_trapped():
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("crash")))
+    text = all_text(info.value)
+    assert "map#1" in text
+    assert "trapped" in text
+    assert_echo_still_works()
+
+
+def test_parse_error_carries_the_guests_message():
+    assert run_flow([" 42", "-7"], lambda f: f.map(guest("parse"))) == [42, -7]
+    with pytest.raises(Exception) as info:
+        run_flow(["12", "twelve"], lambda f: f.map(guest("parse")))
+    text = all_text(info.value)
+    assert "map#1" in text
+    # Rust's ParseIntError text for a non-digit, passed through as the step's error.
+    assert "invalid digit found in string" in text
+    assert_echo_still_works()
+
+
+def test_failure_in_stateful_step_names_its_step_id():
+    with pytest.raises(Exception) as info:
+        run_flow([("a", 1), ("a", "not a number")], lambda f: f.reduce("total", guest("sum"), guest("at_least_10")))
+    assert "total" in all_text(info.value)
+    assert_echo_still_works()
+
+
+def test_step_of_wrong_kind_fails_naming_step():
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("sum")))
+    text = all_text(info.value)
+    assert "map#1" in text
+    assert "sum" in text and "reducer" in text
+    assert_echo_still_works()
+
+
+@pytest.mark.parametrize("value", [{1, 2}, object(), 2**64], ids=["set", "object", "int-over-64-bits"])
+def test_value_without_messagepack_form_is_a_type_error_naming_step(value):
+    with pytest.raises(TypeError) as info:
+        run_flow([value], lambda f: f.map(guest("echo")))
+    assert "map#1" in all_text(info.value)
+    assert_echo_still_works()
+
+
+def test_wasm_step_cannot_be_called_from_python():
+    with pytest.raises(TypeError, match="echo"):
+        guest("echo")(1)
+
+
+# --- bytewax.wasm.step arguments and the compiled plan -----------------------------
+
+
+def test_missing_component_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.wasm"):
+        wasm.step(tmp_path / "nope.wasm", "echo")
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"memory_mb": 0}, {"memory_mb": -1}, {"deadline_ms": 0}, {"deadline_ms": 1.5}, {"memory_mb": True}, {"deadline_ms": "100"}],
+    ids=repr,
+)
+def test_bad_limits_are_value_errors(limits):
+    (name,) = limits
+    with pytest.raises(ValueError, match=name):
+        wasm.step(GUESTS, "echo", **limits)
+
+
+@pytest.mark.parametrize("export", ["", None, 3])
+def test_bad_export_is_rejected(export):
+    with pytest.raises((TypeError, ValueError)):
+        wasm.step(GUESTS, export)
+
+
+def _schema_errors(plan):
+    import jsonschema
+
+    schema = json.loads((Path(bytewax.__file__).parent / "plan.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    return [e.message for e in validator.iter_errors(plan)]
+
+
+def test_compiled_plan_holds_wasm_references(monkeypatch, tmp_path):
+    # A relative component path becomes absolute in the plan, whatever the cwd is later.
+    monkeypatch.chdir(GUESTS.parent)
+    flow = Dataflow()
+    flow.input("inp", TestingInput([1]))
+    flow.map(wasm.step(GUESTS.name, "echo", memory_mb=16, deadline_ms=250))
+    flow.filter(wasm.step(GUESTS, "is_even"))
+    flow.reduce("total", wasm.step(GUESTS, "sum", deadline_ms=50), wasm.step(GUESTS, "at_least_10"))
+    flow.output("out", TestingOutput([]))
+    monkeypatch.chdir(tmp_path)
+
+    plan, table = compile_flow(flow)
+    steps = plan["steps"]
+    component = str(GUESTS.resolve())
+    assert steps[1]["mapper"] == {
+        "kind": "wasm",
+        "component": component,
+        "export": "echo",
+        "limits": {"memory_mb": 16, "deadline_ms": 250},
+    }
+    assert steps[2]["predicate"] == {"kind": "wasm", "component": component, "export": "is_even"}
+    assert steps[3]["reducer"] == {
+        "kind": "wasm",
+        "component": component,
+        "export": "sum",
+        "limits": {"deadline_ms": 50},
+    }
+    assert steps[3]["is_complete"]["export"] == "at_least_10"
+    assert Path(steps[1]["mapper"]["component"]).is_absolute()
+    # WASM steps are not Python objects for the engine to call.
+    assert not any(key.startswith(("map#1", "filter#2", "total")) for key in table)
+    assert _schema_errors(plan) == []
+
+
+def test_relative_component_still_runs_after_chdir(monkeypatch, tmp_path):
+    monkeypatch.chdir(GUESTS.parent)
+    relative = wasm.step(GUESTS.name, "echo")
+    monkeypatch.chdir(tmp_path)
+    assert run_flow([2, 3], lambda f: f.map(relative)) == [2, 3]
