@@ -345,7 +345,7 @@ def test_stateful_steps_from_two_components(tmp_path):
         {"op": "reduce", "step_id": "total", "reducer": wasm(TEST_GUESTS, "sum"),
          "is_complete": wasm(TEST_GUESTS, "at_least_10")},
         stdout_output("totals"),
-        {"op": "map", "step_id": "repair", "mapper": wasm(TEST_GUESTS, "echo")},
+        {"op": "map", "step_id": "pass_through", "mapper": wasm(TEST_GUESTS, "echo")},
         {"op": "fold_window", "step_id": "lists", "clock": {"type": "system"}, "window": forever,
          "builder": wasm(TEST_GUESTS, "list_builder"), "folder": wasm(TEST_GUESTS, "push")},
         stdout_output("folded"),

@@ -11,7 +11,7 @@ dict; arrays come back as tuples.
 """
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 __all__ = ["WasmStep", "step"]
 
@@ -26,6 +26,9 @@ class WasmStep:
         *,
         memory_mb: Optional[int] = None,
         deadline_ms: Optional[int] = None,
+        clock: bool = False,
+        env: Iterable[str] = (),
+        read_dirs: Optional[Mapping[str, Union[str, Path]]] = None,
     ):
         path = Path(component)
         if not path.is_file():
@@ -40,6 +43,17 @@ class WasmStep:
         self.export = export
         self.memory_mb = memory_mb
         self.deadline_ms = deadline_ms
+        if isinstance(env, str):
+            raise TypeError("env must be a collection of variable names, not a str")
+        self.grants: Dict[str, Any] = {}
+        if clock:
+            self.grants["clock"] = True
+        if env:
+            self.grants["env"] = [str(name) for name in env]
+        if read_dirs:
+            self.grants["read_dirs"] = [
+                {"guest": guest, "host": str(Path(host).resolve())} for guest, host in read_dirs.items()
+            ]
         self.__name__ = export
 
     def __call__(self, *args: Any) -> Any:
@@ -52,6 +66,8 @@ class WasmStep:
         limits = {k: v for k, v in (("memory_mb", self.memory_mb), ("deadline_ms", self.deadline_ms)) if v is not None}
         if limits:
             ref["limits"] = limits
+        if self.grants:
+            ref["grants"] = self.grants
         return ref
 
     def __repr__(self) -> str:
@@ -70,7 +86,16 @@ def step(
     *,
     memory_mb: Optional[int] = None,
     deadline_ms: Optional[int] = None,
+    clock: bool = False,
+    env: Iterable[str] = (),
+    read_dirs: Optional[Mapping[str, Union[str, Path]]] = None,
 ) -> WasmStep:
-    """The step named `export` of the component at `component`, with optional limits
-    (defaults: 64 MiB of memory, 2000 ms per batch call)."""
-    return WasmStep(component, export, memory_mb=memory_mb, deadline_ms=deadline_ms)
+    """The step named `export` of the component at `component`.
+
+    Limits default to 64 MiB of memory and 2000 ms per batch call. The guest gets no clock,
+    environment or files unless granted: `clock=True` for real clocks, `env=["NAME"]` to pass
+    host variables through, `read_dirs={"/data": "host/dir"}` to mount directories read-only.
+    """
+    return WasmStep(
+        component, export, memory_mb=memory_mb, deadline_ms=deadline_ms, clock=clock, env=env, read_dirs=read_dirs
+    )

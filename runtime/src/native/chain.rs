@@ -53,9 +53,9 @@ fn stage(step: &Step) -> Result<Stage, StepError> {
     };
     let context = format!("{}, {role} `{}`", step.op(), f.label());
     let code = match f {
-        FnRef::Wasm { component, export, limits } => Code::Wasm {
+        FnRef::Wasm { export, .. } => Code::Wasm {
             instance: Box::new(
-                instantiate(component, *limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?,
+                instantiate(f).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?,
             ),
             export: export.clone(),
         },

@@ -71,15 +71,17 @@ impl WasmFns {
             step.op(),
             fns.iter().map(|f| format!("`{}`", f.label())).collect::<Vec<_>>().join(" and ")
         );
-        let mut component = None;
+        let mut first: Option<&FnRef> = None;
         let mut names = Vec::new();
         for f in fns {
             match f {
-                FnRef::Wasm { component: c, export, limits } => {
-                    if component.as_ref().is_some_and(|(prev, _): &(String, _)| prev != c) {
-                        return Err(StepError::message(step.step_id(), context.as_str(), "all functions of one step must come from the same component"));
+                FnRef::Wasm { component, export, .. } => {
+                    if let Some(FnRef::Wasm { component: prev, .. }) = first {
+                        if prev != component {
+                            return Err(StepError::message(step.step_id(), context.as_str(), "all functions of one step must come from the same component"));
+                        }
                     }
-                    component = Some((c.clone(), *limits));
+                    first.get_or_insert(f);
                     names.push(export.clone());
                 }
                 FnRef::Python { .. } => return Err(super::python_step(step)),
@@ -88,8 +90,8 @@ impl WasmFns {
                 }
             }
         }
-        let (path, limits) = component.expect("every stateful step has a function");
-        let instance = instantiate(&path, limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
+        let f = first.expect("every stateful step has a function");
+        let instance = instantiate(f).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
         Ok(WasmFns { instance: Box::new(instance), names, step_id: step.step_id().to_owned(), context })
     }
 

@@ -13,7 +13,9 @@ mod model;
 mod validate;
 
 pub use error::PlanError;
-pub use model::{ClockSpec, FnRef, Plan, SinkSpec, SourceSpec, Step, WasmLimits, WindowSpec, PLAN_VERSION};
+pub use model::{
+    ClockSpec, DirGrant, FnRef, Plan, SinkSpec, SourceSpec, Step, WasmGrants, WasmLimits, WindowSpec, PLAN_VERSION,
+};
 pub use validate::{parse_instant, parse_plan, plan_from_value, BUILTIN_FUNCTIONS};
 
 impl Plan {

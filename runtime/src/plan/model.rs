@@ -30,6 +30,31 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+/// What a WASM function may reach beyond its items; nothing unless granted here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WasmGrants {
+    /// The real wall and monotonic clocks (otherwise both read zero).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clock: bool,
+    /// Environment variables passed through from the host, by name (unset ones are skipped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// Host directories the guest may read, each seen at a guest path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_dirs: Vec<DirGrant>,
+}
+
+/// A host directory mounted read-only into a guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// The directory on the host.
+    pub host: String,
+    /// Where the guest sees it (e.g. `/data`).
+    pub guest: String,
+}
+
 /// Where a step's user function lives. Never code: a reference the host resolves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -57,6 +82,9 @@ pub enum FnRef {
         /// Memory cap and CPU deadline; defaults apply to what is left out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limits: Option<WasmLimits>,
+        /// Clock, environment and directories the guest may use; none by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grants: Option<WasmGrants>,
     },
 }
 

@@ -108,6 +108,9 @@ fn check_fn(f: &FnRef) -> Result<(), String> {
         FnRef::Wasm { component, export, .. } if component.is_empty() || export.is_empty() => {
             Err("wasm references need a component and an export".into())
         }
+        FnRef::Wasm { limits: Some(l), .. } if l.memory_mb == Some(0) || l.deadline_ms == Some(0) => {
+            Err("wasm limits must be at least 1 (memory_mb in MiB, deadline_ms in ms)".into())
+        }
         _ => Ok(()),
     }
 }

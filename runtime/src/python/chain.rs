@@ -115,7 +115,7 @@ impl PyChain {
             encoded.push(match item {
                 Item::Encoded(b) => b.clone(),
                 Item::Str(s) => crate::codec::encode_str(s),
-                Item::Py(p) => codec::encode(p.0.bind(py)).map_err(|e| user_error(step_id, context, e))?,
+                Item::Py(p) => codec::encode(p.0.bind(py)).map_err(|e| StepError::wrong_type(step_id, context, e.value(py).to_string()))?,
             });
         }
         let (kind, export) = (*kind, export.as_str());
@@ -138,7 +138,7 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
     };
     let context = format!("{}, {role} `{}`", step.op(), f.label());
     let code = match f {
-        FnRef::Wasm { component, export, limits } => {
+        FnRef::Wasm { export, .. } => {
             let wasm_kind = match kind {
                 Kind::Map => StatelessKind::Map,
                 Kind::FlatMap => StatelessKind::FlatMap,
@@ -149,7 +149,7 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
                     return Err(StepError::message(step.step_id(), context, "inspect_epoch cannot run a WASM step"))
                 }
             };
-            let instance = instantiate(component, *limits).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
+            let instance = instantiate(f).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
             Code::Wasm { instance: Box::new(instance), export: export.clone(), kind: wasm_kind }
         }
         _ => Code::Python(callables.resolve(step, f)?),

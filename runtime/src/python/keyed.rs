@@ -65,7 +65,10 @@ impl KeyBy for PyKeyBy {
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
                 let value = if self.encode_values {
-                    Item::Encoded(super::codec::encode(&value).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?)
+                    Item::Encoded(
+                        super::codec::encode(&value)
+                            .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?,
+                    )
                 } else {
                     Item::Py(PyItem(value.unbind()))
                 };

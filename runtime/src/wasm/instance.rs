@@ -9,6 +9,7 @@ use super::bindings::{Group, GroupResult, StepComponent, StepInfo};
 use super::component::LoadedComponent;
 use super::engine::{engine, EPOCH_TICK};
 use super::limits::WasmLimits;
+use crate::plan::WasmGrants;
 use super::store::StepState;
 
 /// Why a call into a guest failed.
@@ -57,10 +58,11 @@ pub struct StepInstance {
 }
 
 impl StepInstance {
-    /// Instantiates `component` under `limits`.
-    pub fn new(component: Arc<LoadedComponent>, limits: WasmLimits) -> Result<Self, WasmCallError> {
+    /// Instantiates `component` under `limits`, with what `grants` allows.
+    pub fn new(component: Arc<LoadedComponent>, limits: WasmLimits, grants: &WasmGrants) -> Result<Self, WasmCallError> {
         let engine = engine().map_err(WasmCallError::Setup)?;
-        let mut store = Store::new(engine, StepState::sandboxed(limits.memory_bytes()));
+        let state = StepState::sandboxed(limits.memory_bytes(), grants).map_err(WasmCallError::Setup)?;
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(ticks(limits.deadline()));
         let bindings = component.pre.instantiate(&mut store).map_err(|e| {

@@ -19,8 +19,12 @@ pub use instance::{StepInstance, WasmCallError};
 pub use limits::{WasmLimits, DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB};
 pub use stateless::{apply_stateless, call_stateless, StatelessKind, StatelessOutput};
 
-/// A fresh instance of the component at `path` for one step on one worker.
-pub fn instantiate(path: &str, limits: Option<WasmLimits>) -> Result<StepInstance, WasmCallError> {
-    let component = load_component(std::path::Path::new(path)).map_err(WasmCallError::Setup)?;
-    StepInstance::new(component, limits.unwrap_or_default())
+/// A fresh instance of the WASM function `f`'s component for one step on one worker.
+/// `f` must be a `wasm` reference.
+pub fn instantiate(f: &crate::plan::FnRef) -> Result<StepInstance, WasmCallError> {
+    let crate::plan::FnRef::Wasm { component, limits, grants, .. } = f else {
+        return Err(WasmCallError::Setup("not a WASM function".into()));
+    };
+    let loaded = load_component(std::path::Path::new(component)).map_err(WasmCallError::Setup)?;
+    StepInstance::new(loaded, limits.unwrap_or_default(), &grants.clone().unwrap_or_default())
 }

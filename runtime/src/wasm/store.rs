@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::plan::WasmGrants;
 
 /// Store data of one step instance.
 pub struct StepState {
@@ -15,17 +17,24 @@ pub struct StepState {
 }
 
 impl StepState {
-    /// No files, sockets, environment, arguments or real clocks: a guest sees a stopped
-    /// clock and closed standard streams, whatever the host process can reach.
-    pub fn sandboxed(memory_bytes: usize) -> Self {
-        let wasi = WasiCtxBuilder::new()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .wall_clock(StoppedClock)
-            .monotonic_clock(StoppedClock)
-            .build();
-        StepState { wasi, table: ResourceTable::new(), limiter: MemoryCap { max: memory_bytes, hit: false } }
+    /// No files, sockets, environment, arguments or real clocks unless `grants` names them:
+    /// a guest sees a stopped clock and closed standard streams, whatever the host can reach.
+    pub fn sandboxed(memory_bytes: usize, grants: &WasmGrants) -> Result<Self, String> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        if !grants.clock {
+            wasi.wall_clock(StoppedClock).monotonic_clock(StoppedClock);
+        }
+        for name in &grants.env {
+            if let Ok(value) = std::env::var(name) {
+                wasi.env(name, value);
+            }
+        }
+        for dir in &grants.read_dirs {
+            wasi.preopened_dir(&dir.host, &dir.guest, FsPerms::ReadOnly)
+                .map_err(|e| format!("cannot grant directory {:?}: {e:#}", dir.host))?;
+        }
+        Ok(StepState { wasi: wasi.build(), table: ResourceTable::new(), limiter: MemoryCap { max: memory_bytes, hit: false } })
     }
 }
 

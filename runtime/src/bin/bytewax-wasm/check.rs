@@ -11,10 +11,10 @@ pub fn check_components(plan: &Plan) -> Result<(), String> {
     let mut described: HashMap<String, HashMap<String, StepKind>> = HashMap::new();
     for (i, step) in plan.steps.iter().enumerate() {
         for (role, f) in step.functions() {
-            let FnRef::Wasm { component, export, limits } = f else { continue };
+            let FnRef::Wasm { component, export, .. } = f else { continue };
             let at = format!("steps[{i}].{role} ({:?})", step.step_id());
             if !described.contains_key(component) {
-                let mut instance = instantiate(component, *limits).map_err(|e| format!("{at}: {e}"))?;
+                let mut instance = instantiate(f).map_err(|e| format!("{at}: {e}"))?;
                 let steps = instance.describe().map_err(|e| format!("{at}: {e}"))?;
                 described.insert(component.clone(), steps.into_iter().map(|s| (s.name, s.kind)).collect());
             }

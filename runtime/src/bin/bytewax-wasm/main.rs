@@ -137,7 +137,10 @@ fn run(path: &Path, epoch_interval: f64, workers: usize) -> Result<(), Failure> 
     if workers == 0 {
         return Err(usage("--workers-per-process must be at least 1"));
     }
-    let plan = Arc::new(load(path)?);
+    let plan = load(path)?;
+    // A wrong export or kind is a mistake in the plan: report it before anything runs.
+    check::check_components(&plan).map_err(usage)?;
+    let plan = Arc::new(plan);
     let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval) };
     let host = Arc::new(NativeHost);
     let result = if workers == 1 { run_single(plan, host, config) } else { run_threads(plan, host, config, workers) };
