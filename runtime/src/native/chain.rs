@@ -5,7 +5,7 @@ use crate::engine::Chain;
 use crate::error::StepError;
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
-use crate::wasm::{apply_stateless, call_stateless, instantiate, StatelessKind, StepInstance};
+use crate::wasm::{apply_to_encoded, call_stateless, instantiate, StatelessKind, StepInstance};
 
 enum Code {
     Wasm { instance: Box<StepInstance>, export: String },
@@ -67,28 +67,21 @@ fn stage(step: &Step) -> Result<Stage, StepError> {
 
 impl Chain for NativeChain {
     fn process(&mut self, _epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let mut batch: Vec<Item> = input.drain(..).map(|i| Item::Encoded(encoded(i))).collect();
+        // Items stay plain encoded buffers between stages: no copies, no re-wrapping.
+        let mut batch: Vec<Vec<u8>> = input.drain(..).map(encoded).collect();
         for stage in &mut self.stages {
             let fail = |m: String| StepError::message(&stage.step_id, stage.context.as_str(), m);
             batch = match &mut stage.code {
                 Code::Wasm { instance, export } => {
-                    let bytes: Vec<Vec<u8>> = batch.iter().map(|i| match i {
-                        Item::Encoded(b) => b.clone(),
-                        _ => unreachable!("encoded above"),
-                    }).collect();
-                    call_stateless(instance, stage.kind, export, &bytes)
-                        .and_then(|o| apply_stateless(batch, o))
-                        .map_err(|e| fail(e.to_string()))?
+                    let output = call_stateless(instance, stage.kind, export, &batch).map_err(|e| fail(e.to_string()))?;
+                    apply_to_encoded(batch, output).map_err(|e| fail(e.to_string()))?
                 }
                 Code::Builtin(name) => {
                     let mut next = Vec::with_capacity(batch.len());
-                    for item in batch {
-                        let bytes = encoded(item);
+                    for bytes in batch {
                         match stage.kind {
-                            StatelessKind::Map => next.push(Item::Encoded(builtin::map(name, &bytes).map_err(fail)?)),
-                            StatelessKind::FlatMap => {
-                                next.extend(builtin::flat_map(name, &bytes).map_err(fail)?.into_iter().map(Item::Encoded))
-                            }
+                            StatelessKind::Map => next.push(builtin::map(name, &bytes).map_err(fail)?),
+                            StatelessKind::FlatMap => next.extend(builtin::flat_map(name, &bytes).map_err(fail)?),
                             _ => return Err(fail(format!("builtin {name} cannot be a {} step", stage_op(stage.kind)))),
                         }
                     }
@@ -96,7 +89,7 @@ impl Chain for NativeChain {
                 }
             };
         }
-        out.append(&mut batch);
+        out.extend(batch.into_iter().map(Item::Encoded));
         Ok(())
     }
 }

@@ -30,9 +30,12 @@ impl NativeKeyBy {
 impl KeyBy for NativeKeyBy {
     fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
         for item in input.drain(..) {
-            let bytes = encoded(item);
+            let mut bytes = encoded(item);
             let (key, value) = split_pair(&bytes).map_err(|e| StepError::wrong_type(&self.step_id, self.op, e.0))?;
-            out.push(KeyedItem { key: key.to_owned(), value: Item::Encoded(value.to_vec()) });
+            let (key, value_at) = (key.to_owned(), bytes.len() - value.len());
+            // Reuse the item's buffer for the value rather than allocating another.
+            bytes.drain(..value_at);
+            out.push(KeyedItem { key, value: Item::Encoded(bytes) });
         }
         Ok(())
     }
@@ -41,18 +44,23 @@ impl KeyBy for NativeKeyBy {
 /// Groups a batch by key, keys in order of first appearance, values in arrival order.
 pub fn group_by_key(items: &mut Vec<KeyedItem>) -> Vec<(String, Vec<Vec<u8>>)> {
     let mut index: HashMap<String, usize, RandomState> = HashMap::default();
-    let mut groups: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+    let mut values: Vec<Vec<Vec<u8>>> = Vec::new();
     for item in items.drain(..) {
         let value = encoded(item.value);
-        match index.get(&item.key) {
-            Some(&i) => groups[i].1.push(value),
+        match index.get(item.key.as_str()) {
+            Some(&i) => values[i].push(value),
             None => {
-                index.insert(item.key.clone(), groups.len());
-                groups.push((item.key, vec![value]));
+                // The key moves into the index; groups get it back below, uncloned.
+                index.insert(item.key, values.len());
+                values.push(vec![value]);
             }
         }
     }
-    groups
+    let mut keys: Vec<Option<String>> = vec![None; values.len()];
+    for (key, i) in index {
+        keys[i] = Some(key);
+    }
+    keys.into_iter().map(|k| k.expect("every group has a key")).zip(values).collect()
 }
 
 /// One WASM instance and the names of the functions a stateful step uses in it.
@@ -122,10 +130,13 @@ impl NativeStateful {
 impl KeyedLogic for NativeStateful {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let grouped = group_by_key(items);
-        let groups: Vec<Group> = grouped
-            .iter()
-            .map(|(key, values)| Group { state: self.states.remove(key), values: values.clone() })
-            .collect();
+        let (keys, groups): (Vec<String>, Vec<Group>) = grouped
+            .into_iter()
+            .map(|(key, values)| {
+                let state = self.states.remove(&key);
+                (key, Group { state, values })
+            })
+            .unzip();
         let (a, b) = (&self.fns.names[0], &self.fns.names[1]);
         let results = if self.is_reduce {
             self.fns.instance.reduce(a, b, &groups)
@@ -136,7 +147,7 @@ impl KeyedLogic for NativeStateful {
         if results.len() != groups.len() {
             return Err(self.fns.fail(format!("returned {} results for {} keys", results.len(), groups.len())));
         }
-        for ((key, _), result) in grouped.into_iter().zip(results) {
+        for (key, result) in keys.into_iter().zip(results) {
             out.extend(result.emitted.iter().map(|v| Item::Encoded(encode_pair(&key, v))));
             if let Some(state) = result.state {
                 self.states.insert(key, state);

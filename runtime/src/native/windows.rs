@@ -1,14 +1,11 @@
 //! Windowing steps without Python: accumulators are encoded items, folded by a WASM
 //! component once per batch (grouped by key and window) or by the builtin `add`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use foldhash::fast::RandomState;
 
 use super::builtin;
-use super::chain::encoded;
-use super::keyed::WasmFns;
+use super::keyed::{group_by_key, WasmFns};
 use crate::codec::encode_pair;
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
@@ -93,23 +90,15 @@ fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Fold, StepError> {
 impl KeyedLogic for NativeWindows {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let now = now_millis();
-        // Group the batch by (key, window), in arrival order, dropping late windows.
-        let mut index: HashMap<(String, WindowId), usize, RandomState> = HashMap::default();
+        // On the system clock every item of a batch has the same time, hence the same
+        // windows: group by key once, then give each group to each open window.
+        let windower = *self.windows.windower();
+        let ids: Vec<WindowId> = windower.windows_for(now).filter(|id| windower.close_time(*id) >= now).collect();
         let mut groups: Vec<((String, WindowId), Vec<Vec<u8>>)> = Vec::new();
-        for item in items.drain(..) {
-            let value = encoded(item.value);
-            for id in self.windows.windower().windows_for(now) {
-                if self.windows.windower().close_time(id) < now {
-                    continue;
-                }
-                let k = (item.key.clone(), id);
-                match index.get(&k) {
-                    Some(&i) => groups[i].1.push(value.clone()),
-                    None => {
-                        index.insert(k.clone(), groups.len());
-                        groups.push((k, vec![value.clone()]));
-                    }
-                }
+        for (key, values) in group_by_key(items) {
+            if let Some((last, rest)) = ids.split_last() {
+                groups.extend(rest.iter().map(|id| ((key.clone(), *id), values.clone())));
+                groups.push(((key, *last), values));
             }
         }
         match &mut self.fold {
@@ -139,16 +128,16 @@ impl KeyedLogic for NativeWindows {
                 }
             }
             Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
-                let calls: Vec<Group> = groups
-                    .iter()
-                    .map(|((key, id), values)| Group {
-                        state: match self.windows.get_mut(key, *id) {
+                let (windows, calls): (Vec<(String, WindowId)>, Vec<Group>) = groups
+                    .into_iter()
+                    .map(|((key, id), values)| {
+                        let state = match self.windows.get_mut(&key, id) {
                             Some(Acc::Value(a)) => Some(std::mem::take(a)),
                             _ => None,
-                        },
-                        values: values.clone(),
+                        };
+                        ((key, id), Group { state, values })
                     })
-                    .collect();
+                    .unzip();
                 // A folder step names its builder and folder; a reducer step only the reducer.
                 let accs = match fns.names.as_slice() {
                     [builder, folder] => fns.instance.fold_window(builder, folder, &calls),
@@ -156,10 +145,10 @@ impl KeyedLogic for NativeWindows {
                     _ => unreachable!("window steps have one or two functions"),
                 }
                 .map_err(|e| fns.fail(e))?;
-                if accs.len() != groups.len() {
-                    return Err(fns.fail(format!("returned {} results for {} windows", accs.len(), groups.len())));
+                if accs.len() != windows.len() {
+                    return Err(fns.fail(format!("returned {} results for {} windows", accs.len(), windows.len())));
                 }
-                for (((key, id), _), acc) in groups.into_iter().zip(accs) {
+                for ((key, id), acc) in windows.into_iter().zip(accs) {
                     match self.windows.get_mut(&key, id) {
                         Some(slot) => *slot = Acc::Value(acc),
                         None => self.windows.open_window(&key, id, Acc::Value(acc)),

@@ -17,7 +17,7 @@ pub use bindings::{Group, GroupResult, StepInfo, StepKind};
 pub use component::{load_component, LoadedComponent};
 pub use instance::{StepInstance, WasmCallError};
 pub use limits::{WasmLimits, DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB};
-pub use stateless::{apply_stateless, call_stateless, StatelessKind, StatelessOutput};
+pub use stateless::{apply_stateless, apply_to_encoded, call_stateless, StatelessKind, StatelessOutput};
 
 /// A fresh instance of the WASM function `f`'s component for one step on one worker.
 /// `f` must be a `wasm` reference.

@@ -52,6 +52,20 @@ pub fn call_stateless(
     })
 }
 
+/// Like [`apply_stateless`], for a batch that is already encoded (no Python objects to keep).
+pub fn apply_to_encoded(inputs: Vec<Vec<u8>>, output: StatelessOutput) -> Result<Vec<Vec<u8>>, WasmCallError> {
+    let n = inputs.len();
+    let wrong = |got: usize| WasmCallError::Guest(format!("returned {got} results for a batch of {n} items"));
+    Ok(match output {
+        StatelessOutput::Mapped(v) if v.len() == n => v,
+        StatelessOutput::Flattened(v) if v.len() == n => v.into_iter().flatten().collect(),
+        StatelessOutput::Kept(v) if v.len() == n => inputs.into_iter().zip(v).filter(|(_, keep)| *keep).map(|(i, _)| i).collect(),
+        StatelessOutput::Maybe(v) if v.len() == n => v.into_iter().flatten().collect(),
+        StatelessOutput::Seen => inputs,
+        other => return Err(wrong(other.len())),
+    })
+}
+
 /// Combines a batch of `inputs` with what the component returned for them.
 pub fn apply_stateless(inputs: Vec<Item>, output: StatelessOutput) -> Result<Vec<Item>, WasmCallError> {
     let n = inputs.len();
@@ -62,9 +76,19 @@ pub fn apply_stateless(inputs: Vec<Item>, output: StatelessOutput) -> Result<Vec
         StatelessOutput::Kept(v) if v.len() == n => inputs.into_iter().zip(v).filter(|(_, keep)| *keep).map(|(i, _)| i).collect(),
         StatelessOutput::Maybe(v) if v.len() == n => v.into_iter().flatten().map(Item::Encoded).collect(),
         StatelessOutput::Seen => inputs,
-        StatelessOutput::Mapped(v) => return Err(wrong(v.len())),
-        StatelessOutput::Flattened(v) => return Err(wrong(v.len())),
-        StatelessOutput::Kept(v) => return Err(wrong(v.len())),
-        StatelessOutput::Maybe(v) => return Err(wrong(v.len())),
+        other => return Err(wrong(other.len())),
     })
+}
+
+impl StatelessOutput {
+    /// How many results the component gave (one per input when it behaves).
+    fn len(&self) -> usize {
+        match self {
+            StatelessOutput::Mapped(v) => v.len(),
+            StatelessOutput::Flattened(v) => v.len(),
+            StatelessOutput::Kept(v) => v.len(),
+            StatelessOutput::Maybe(v) => v.len(),
+            StatelessOutput::Seen => 0,
+        }
+    }
 }

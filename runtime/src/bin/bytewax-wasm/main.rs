@@ -14,6 +14,9 @@ use bytewax_runtime::native::NativeHost;
 use bytewax_runtime::plan::{parse_plan, FnRef, Plan, Step};
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Run Bytewax dataflow plans whose steps are WebAssembly components or builtins.
 ///
 /// A plan is the JSON a Python flow compiles to (`python -m bytewax.plan dataflow:flow`) or one
