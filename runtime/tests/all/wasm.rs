@@ -79,3 +79,39 @@ fn a_guest_that_traps_fails_its_step_not_the_host() {
     assert!(msg.contains("trapped"), "{msg}");
     echo_still_works();
 }
+
+fn run_lines(step: &str, items: &str, name: &str) -> Vec<String> {
+    let out = tmp(name);
+    run(&plan_with(step, items, &out)).unwrap();
+    std::fs::read_to_string(&out).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn wasm_map_granting(export: &str, grants: &str) -> String {
+    format!(
+        r#"{{"op": "map", "step_id": "{export}_step", "mapper": {{"kind": "wasm", "component": {:?}, "export": "{export}", "grants": {grants}}}}}"#,
+        guests()
+    )
+}
+
+#[test]
+fn guests_see_no_environment_clock_or_files_unless_granted() {
+    // Only this test reads the variable, so setting it here cannot disturb others.
+    std::env::set_var("BYTEWAX_TEST_SECRET", "s3cret");
+    assert_eq!(run_lines(&wasm_map("env_var", "{}"), r#"["BYTEWAX_TEST_SECRET"]"#, "env0.txt"), ["None"]);
+    assert_eq!(
+        run_lines(&wasm_map_granting("env_var", r#"{"env": ["BYTEWAX_TEST_SECRET"]}"#), r#"["BYTEWAX_TEST_SECRET"]"#, "env1.txt"),
+        ["s3cret"]
+    );
+
+    assert_eq!(run_lines(&wasm_map("wall_millis", "{}"), "[0]", "clock0.txt"), ["0"]);
+    let granted: i64 = run_lines(&wasm_map_granting("wall_millis", r#"{"clock": true}"#), "[0]", "clock1.txt")[0].parse().unwrap();
+    assert!(granted > 1_700_000_000_000, "a granted clock reads real time, got {granted}");
+
+    let dir = tmp("granted-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("note.txt"), "hello from the host\n").unwrap();
+    let host_path = format!("{:?}", dir.join("note.txt").to_string_lossy());
+    assert_eq!(run_lines(&wasm_map("first_line", "{}"), &format!("[{host_path}]"), "fs0.txt"), ["None"]);
+    let grant = format!(r#"{{"read_dirs": [{{"host": {:?}, "guest": "/data"}}]}}"#, dir.to_string_lossy());
+    assert_eq!(run_lines(&wasm_map_granting("first_line", &grant), r#"["/data/note.txt"]"#, "fs1.txt"), ["hello from the host"]);
+}

@@ -1,7 +1,9 @@
 //! Steps for the host's tests (`runtime/tests/all/`): one of each kind with a known
 //! answer, and three that misbehave (`spin`, `hog`, `crash`) to prove the host's CPU
-//! deadline, memory cap and trap handling turn them into step errors.
+//! deadline, memory cap and trap handling turn them into step errors; and three that reach
+//! for the environment, the clock and files, which the sandbox withholds unless granted.
 
+mod ambient;
 mod kinds;
 mod misbehaving;
 
@@ -22,4 +24,7 @@ bytewax_guest::export_steps!(
     kinds::list_builder,
     kinds::push,
     kinds::ts,
+    ambient::env_var,
+    ambient::wall_millis,
+    ambient::first_line,
 );
