@@ -337,3 +337,23 @@ def test_relative_component_still_runs_after_chdir(monkeypatch, tmp_path):
     relative = wasm.step(GUESTS.name, "echo")
     monkeypatch.chdir(tmp_path)
     assert run_flow([2, 3], lambda f: f.map(relative)) == [2, 3]
+
+
+def test_env_clock_and_files_are_withheld_unless_granted(tmp_path, monkeypatch):
+    monkeypatch.setenv("BYTEWAX_TEST_SECRET", "s3cret")
+    (tmp_path / "note.txt").write_text("hello from the host\n")
+    name = ["BYTEWAX_TEST_SECRET"]
+    assert run_flow(name, lambda f: f.map(guest("env_var"))) == [None]
+    assert run_flow(name, lambda f: f.map(wasm.step(GUESTS, "env_var", env=name))) == ["s3cret"]
+    assert run_flow([0], lambda f: f.map(guest("wall_millis"))) == [0]
+    (now,) = run_flow([0], lambda f: f.map(wasm.step(GUESTS, "wall_millis", clock=True)))
+    assert now > 1_700_000_000_000
+    host_file = [str(tmp_path / "note.txt")]
+    assert run_flow(host_file, lambda f: f.map(guest("first_line"))) == [None]
+    granted = wasm.step(GUESTS, "first_line", read_dirs={"/data": tmp_path})
+    assert run_flow(["/data/note.txt"], lambda f: f.map(granted)) == ["hello from the host"]
+
+
+def test_env_grant_must_be_names_not_one_string():
+    with pytest.raises(TypeError, match="not a str"):
+        wasm.step(GUESTS, "env_var", env="BYTEWAX_TEST_SECRET")
