@@ -95,3 +95,22 @@ impl From<StepError> for RunError {
         RunError::Step(e)
     }
 }
+
+/// Bytewax 0.16's texts for items a step cannot use, kept word for word because users match
+/// on them; `repr` is how the offending value prints.
+pub mod texts {
+    /// An item into a stateful step (or partitioned output) that is not a `(key, value)` pair.
+    pub fn not_a_pair(repr: &str) -> String {
+        format!("Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{repr}` instead")
+    }
+
+    /// A pair whose key is not a `str`.
+    pub fn key_not_str(repr: &str) -> String {
+        format!("Stateful logic functions must return string or integer keys in `(key, value)`; got `{repr}` instead")
+    }
+
+    /// A `predicate` or `is_complete` that returned something other than a `bool`.
+    pub fn not_a_bool(function: &str, operator: &str, repr: &str) -> String {
+        format!("return value of `{function}` in {operator} operator must be a bool; got `{repr}` instead")
+    }
+}

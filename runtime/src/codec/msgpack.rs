@@ -57,10 +57,7 @@ pub fn encode_pair(key: &str, value: &[u8]) -> Vec<u8> {
 /// decoding the value. Errors use 0.16's wording for items stateful steps cannot route.
 pub fn split_pair(item: &[u8]) -> Result<(&str, &[u8]), CodecError> {
     let not_pair = || {
-        CodecError(format!(
-            "Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{}` instead",
-            super::render_python(item)
-        ))
+        CodecError(crate::error::texts::not_a_pair(&super::render_python(item)))
     };
     let mut rd = item;
     match rmp::decode::read_array_len(&mut rd) {
@@ -72,10 +69,7 @@ pub fn split_pair(item: &[u8]) -> Result<(&str, &[u8]), CodecError> {
         Ok(n) => n as usize,
         Err(_) => {
             let key_end = value_end(&item[key_start..]).map(|n| key_start + n).unwrap_or(item.len());
-            return Err(CodecError(format!(
-                "Stateful logic functions must return string or integer keys in `(key, value)`; got `{}` instead",
-                super::render_python(&item[key_start..key_end])
-            )));
+            return Err(CodecError(crate::error::texts::key_not_str(&super::render_python(&item[key_start..key_end]))));
         }
     };
     let header = item.len() - rd.len();

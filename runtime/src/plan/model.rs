@@ -300,6 +300,25 @@ impl Step {
         fns
     }
 
+    /// Like [`Step::functions`], mutable (to rewrite references, e.g. resolve component paths).
+    pub fn functions_mut(&mut self) -> Vec<&mut FnRef> {
+        let (mut fns, clock): (Vec<&mut FnRef>, Option<&mut ClockSpec>) = match self {
+            Step::Input { .. } | Step::Output { .. } => (vec![], None),
+            Step::CollectWindow { clock, .. } => (vec![], Some(clock)),
+            Step::Map { mapper, .. } | Step::FlatMap { mapper, .. } | Step::FilterMap { mapper, .. } => (vec![mapper], None),
+            Step::Filter { predicate, .. } => (vec![predicate], None),
+            Step::Inspect { inspector, .. } | Step::InspectEpoch { inspector, .. } => (vec![inspector], None),
+            Step::Reduce { reducer, is_complete, .. } => (vec![reducer, is_complete], None),
+            Step::StatefulMap { builder, mapper, .. } => (vec![builder, mapper], None),
+            Step::ReduceWindow { reducer, clock, .. } => (vec![reducer], Some(clock)),
+            Step::FoldWindow { builder, folder, clock, .. } => (vec![builder, folder], Some(clock)),
+        };
+        if let Some(ClockSpec::Event { dt_getter, .. }) = clock {
+            fns.push(dt_getter);
+        }
+        fns
+    }
+
     /// `'sum' (reduce_window)`: how messages name a step.
     pub fn describe(&self) -> String {
         format!("'{}' ({})", self.step_id(), self.op())

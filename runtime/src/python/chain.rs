@@ -9,7 +9,7 @@ use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py};
 use crate::engine::Chain;
-use crate::error::StepError;
+use crate::error::{texts, StepError};
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
 use crate::wasm::{apply_stateless, call_stateless, instantiate, StatelessKind, StepInstance};
@@ -80,10 +80,7 @@ impl PyChain {
                             return Err(StepError::wrong_type(
                                 &stage.step_id,
                                 stage.context.as_str(),
-                                format!(
-                                    "return value of `predicate` in filter operator must be a bool; got `{}` instead",
-                                    repr(&keep)
-                                ),
+                                texts::not_a_bool("predicate", "filter", &repr(&keep)),
                             ))
                         }
                     }

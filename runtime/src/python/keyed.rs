@@ -12,7 +12,7 @@ use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py, PyItem};
 use crate::engine::{KeyBy, KeyedLogic};
-use crate::error::StepError;
+use crate::error::{texts, StepError};
 use crate::item::{Item, KeyedItem};
 use crate::plan::Step;
 
@@ -42,10 +42,7 @@ impl KeyBy for PyKeyBy {
                         return Err(StepError::wrong_type(
                             &self.step_id,
                             self.context.as_str(),
-                            format!(
-                                "Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{}` instead",
-                                repr(&obj)
-                            ),
+                            texts::not_a_pair(&repr(&obj)),
                         ))
                     }
                 };
@@ -56,10 +53,7 @@ impl KeyBy for PyKeyBy {
                         return Err(StepError::wrong_type(
                             &self.step_id,
                             self.context.as_str(),
-                            format!(
-                                "Stateful logic functions must return string or integer keys in `(key, value)`; got `{}` instead",
-                                repr(&key)
-                            ),
+                            texts::key_not_str(&repr(&key)),
                         ))
                     }
                 };
@@ -148,10 +142,7 @@ impl KeyedLogic for PyReduce {
                         return Err(StepError::wrong_type(
                             &self.step_id,
                             self.complete_ctx.as_str(),
-                            format!(
-                                "return value of `is_complete` in reduce operator must be a bool; got `{}` instead",
-                                repr(&done)
-                            ),
+                            texts::not_a_bool("is_complete", "reduce", &repr(&done)),
                         ))
                     }
                 }

@@ -9,7 +9,7 @@ use pyo3::types::{PyString, PyTuple};
 use super::error::{repr, user_error};
 use super::item::from_py;
 use crate::engine::{owner, Sink, WorkerInfo};
-use crate::error::StepError;
+use crate::error::{texts, StepError};
 use crate::item::Item;
 
 fn to_py_in_place(py: Python<'_>, items: &mut [Item]) -> PyResult<()> {
@@ -115,10 +115,7 @@ impl Sink for PyPartitionedSink {
                         return Err(StepError::wrong_type(
                             &self.step_id,
                             "output",
-                            format!(
-                                "Dataflow requires a `(key, value)` 2-tuple as input to every stateful operator for routing; got `{}` instead",
-                                repr(item)
-                            ),
+                            texts::not_a_pair(&repr(item)),
                         ))
                     }
                 };

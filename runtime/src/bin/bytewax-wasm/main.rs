@@ -94,7 +94,7 @@ fn load(path: &Path) -> Result<Plan, Failure> {
                 step.op()
             )));
         }
-        for f in functions_mut(step) {
+        for f in step.functions_mut() {
             if let FnRef::Wasm { component, .. } = f {
                 let p = Path::new(component.as_str());
                 if p.is_relative() {
@@ -110,27 +110,6 @@ fn step_has_python(step: &Step) -> bool {
     use bytewax_runtime::plan::{SinkSpec, SourceSpec};
     matches!(step, Step::Input { source: SourceSpec::Python { .. }, .. } | Step::Output { sink: SinkSpec::Python { .. }, .. })
         || step.functions().iter().any(|(_, f)| matches!(f, FnRef::Python { .. }))
-}
-
-fn functions_mut(step: &mut Step) -> Vec<&mut FnRef> {
-    match step {
-        Step::Input { .. } | Step::Output { .. } => vec![],
-        Step::Map { mapper, .. } | Step::FlatMap { mapper, .. } | Step::FilterMap { mapper, .. } => vec![mapper],
-        Step::Filter { predicate, .. } => vec![predicate],
-        Step::Inspect { inspector, .. } | Step::InspectEpoch { inspector, .. } => vec![inspector],
-        Step::Reduce { reducer, is_complete, .. } => vec![reducer, is_complete],
-        Step::StatefulMap { builder, mapper, .. } => vec![builder, mapper],
-        Step::ReduceWindow { reducer, clock, .. } => with_clock(vec![reducer], clock),
-        Step::FoldWindow { builder, folder, clock, .. } => with_clock(vec![builder, folder], clock),
-        Step::CollectWindow { clock, .. } => with_clock(vec![], clock),
-    }
-}
-
-fn with_clock<'a>(mut fns: Vec<&'a mut FnRef>, clock: &'a mut bytewax_runtime::plan::ClockSpec) -> Vec<&'a mut FnRef> {
-    if let bytewax_runtime::plan::ClockSpec::Event { dt_getter, .. } = clock {
-        fns.push(dt_getter);
-    }
-    fns
 }
 
 fn run(path: &Path, epoch_interval: f64, workers: usize) -> Result<(), Failure> {
