@@ -54,12 +54,20 @@ pub trait KeyBy {
 pub trait KeyedLogic {
     /// Handles items of `epoch`, in order, appending emitted items to `out`.
     fn on_items(&mut self, epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError>;
-    /// Called when the time from [`KeyedLogic::next_wake`] has come.
-    fn on_wake(&mut self, out: &mut Vec<Item>) -> Result<(), StepError>;
+    /// Called when the time from [`KeyedLogic::next_wake`] has come. Logic without timers
+    /// (`reduce`, `stateful_map`) keeps the default, which does nothing.
+    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
     /// When the logic next needs [`KeyedLogic::on_wake`], if ever.
-    fn next_wake(&self) -> Option<Instant>;
-    /// The input has ended: emit whatever ends with it.
-    fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError>;
+    fn next_wake(&self) -> Option<Instant> {
+        None
+    }
+    /// The input has ended: emit whatever ends with it. By default nothing: as in 0.16,
+    /// `reduce` keeps incomplete accumulators rather than flushing them.
+    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
+        Ok(())
+    }
 }
 
 /// A worker's share of an `output` step.

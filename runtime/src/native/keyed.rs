@@ -2,7 +2,6 @@
 //! functions. Each batch is grouped by key so the component is called once per batch.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use foldhash::fast::RandomState;
 
@@ -153,18 +152,6 @@ impl KeyedLogic for NativeStateful {
                 self.states.insert(key, state);
             }
         }
-        Ok(())
-    }
-
-    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
-        Ok(())
-    }
-
-    fn next_wake(&self) -> Option<Instant> {
-        None
-    }
-
-    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
         Ok(())
     }
 }

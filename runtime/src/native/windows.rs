@@ -1,7 +1,7 @@
 //! Windowing steps without Python: accumulators are encoded items, folded by a WASM
 //! component once per batch (grouped by key and window) or by the builtin `add`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 
 use super::builtin;
@@ -12,7 +12,7 @@ use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{parse_instant, ClockSpec, FnRef, Step, WindowSpec};
 use crate::wasm::Group;
-use crate::window::{now_millis, GridWindower, Millis, WindowId, WindowSet};
+use crate::window::{now_millis, wake_to_close, GridWindower, Millis, WindowId, WindowSet};
 
 enum Fold {
     WasmReduce(WasmFns),
@@ -166,9 +166,7 @@ impl KeyedLogic for NativeWindows {
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        let close = self.windows.next_close()?;
-        let wait = (close + 1 - now_millis()).max(0) as u64;
-        Some(Instant::now() + Duration::from_millis(wait))
+        self.windows.next_close().map(wake_to_close)
     }
 
     fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
-use std::time::Instant;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString, PyTuple};
@@ -150,19 +149,6 @@ impl KeyedLogic for PyReduce {
             Ok(())
         })
     }
-
-    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
-        Ok(())
-    }
-
-    fn next_wake(&self) -> Option<Instant> {
-        None
-    }
-
-    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
-        // As in 0.16: incomplete accumulators are kept, not emitted.
-        Ok(())
-    }
 }
 
 /// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
@@ -230,17 +216,5 @@ impl KeyedLogic for PyStatefulMap {
             }
             Ok(())
         })
-    }
-
-    fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
-        Ok(())
-    }
-
-    fn next_wake(&self) -> Option<Instant> {
-        None
-    }
-
-    fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
-        Ok(())
     }
 }

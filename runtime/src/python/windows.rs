@@ -1,7 +1,7 @@
 //! Windowing steps with Python reducers: `reduce_window`, `fold_window`, `collect_window`.
 //! Window assignment, timers and closing are Rust ([`crate::window`]); Python only folds.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -14,7 +14,7 @@ use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};
-use crate::window::{now_millis, GridWindower, Millis, WindowSet};
+use crate::window::{now_millis, wake_to_close, GridWindower, Millis, WindowSet};
 
 /// How values are combined inside a window.
 enum Aggregate {
@@ -126,10 +126,7 @@ impl KeyedLogic for PyWindowLogic {
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        // A window closes once the watermark is strictly past its close time.
-        let close = self.windows.next_close()?;
-        let wait = (close + 1 - now_millis()).max(0) as u64;
-        Some(Instant::now() + Duration::from_millis(wait))
+        self.windows.next_close().map(wake_to_close)
     }
 
     fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {

@@ -14,3 +14,10 @@ pub type Millis = i64;
 pub fn now_millis() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// When to wake up to close a window that closes at `close` on the system clock: once the
+/// watermark (now) is strictly past it.
+pub fn wake_to_close(close: Millis) -> std::time::Instant {
+    let wait = (close + 1 - now_millis()).max(0) as u64;
+    std::time::Instant::now() + std::time::Duration::from_millis(wait)
+}
