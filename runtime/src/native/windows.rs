@@ -10,9 +10,9 @@ use crate::codec::encode_pair;
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
-use crate::plan::{parse_instant, ClockSpec, FnRef, Step, WindowSpec};
+use crate::plan::{FnRef, Step};
 use crate::wasm::Group;
-use crate::window::{now_millis, wake_to_close, GridWindower, Millis, WindowId, WindowSet};
+use crate::window::{now_millis, system_clock_windower, wake_to_close, Millis, WindowId, WindowSet};
 
 enum Fold {
     WasmReduce(WasmFns),
@@ -44,18 +44,7 @@ impl NativeWindows {
             Step::CollectWindow { clock, window, .. } => (clock, window, Fold::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
-        let unsupported = |what: &str| StepError::message(step.step_id(), step.op(), format!("{what} is not supported by this version yet"));
-        if !matches!(clock, ClockSpec::System {}) {
-            return Err(unsupported("an event-time clock"));
-        }
-        let align = |text: &str| {
-            parse_instant(text).map(|t| t.timestamp_millis()).map_err(|m| StepError::message(step.step_id(), step.op(), m))
-        };
-        let windower = match window {
-            WindowSpec::Tumbling { length_ms, align_to } => GridWindower::tumbling(align(align_to)?, *length_ms),
-            WindowSpec::Sliding { length_ms, offset_ms, align_to } => GridWindower::sliding(align(align_to)?, *length_ms, *offset_ms),
-            WindowSpec::Session { .. } => return Err(unsupported("a session window")),
-        };
+        let windower = system_clock_windower(step, clock, window)?;
         Ok(NativeWindows { fold, windows: WindowSet::new(windower) })
     }
 

@@ -13,8 +13,8 @@ use super::keyed::{ctx, pair_item};
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
-use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};
-use crate::window::{now_millis, wake_to_close, GridWindower, Millis, WindowSet};
+use crate::plan::Step;
+use crate::window::{now_millis, system_clock_windower, wake_to_close, Millis, WindowSet};
 
 /// How values are combined inside a window.
 enum Aggregate {
@@ -61,19 +61,7 @@ impl PyWindowLogic {
             Step::CollectWindow { clock, window, .. } => (clock, window, Aggregate::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
-        let unsupported = |what: &str| {
-            StepError::message(step.step_id(), step.op(), format!("{what} is not supported by this version yet"))
-        };
-        if !matches!(clock, ClockSpec::System {}) {
-            return Err(unsupported("EventClockConfig"));
-        }
-        let windower = match window {
-            WindowSpec::Tumbling { length_ms, align_to } => GridWindower::tumbling(instant_ms(step, align_to)?, *length_ms),
-            WindowSpec::Sliding { length_ms, offset_ms, align_to } => {
-                GridWindower::sliding(instant_ms(step, align_to)?, *length_ms, *offset_ms)
-            }
-            WindowSpec::Session { .. } => return Err(unsupported("SessionWindow")),
-        };
+        let windower = system_clock_windower(step, clock, window)?;
         Ok(PyWindowLogic { step_id: step.step_id().to_owned(), aggregate, windows: WindowSet::new(windower) })
     }
 
@@ -95,12 +83,6 @@ impl PyWindowLogic {
             });
         });
     }
-}
-
-fn instant_ms(step: &Step, text: &str) -> Result<Millis, StepError> {
-    parse_instant(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|m| StepError::message(step.step_id(), step.op(), format!("align_to: {m}")))
 }
 
 impl KeyedLogic for PyWindowLogic {

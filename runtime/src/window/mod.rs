@@ -5,6 +5,24 @@ mod set;
 mod windower;
 
 pub use set::WindowSet;
+
+use crate::error::StepError;
+use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};
+
+/// The window grid of a windowing step, for what this version runs: the system clock with
+/// tumbling or sliding windows. Anything else is an error naming the step.
+pub fn system_clock_windower(step: &Step, clock: &ClockSpec, window: &WindowSpec) -> Result<GridWindower, StepError> {
+    let fail = |what: String| StepError::message(step.step_id(), step.op(), what);
+    if !matches!(clock, ClockSpec::System {}) {
+        return Err(fail("event-time clocks (EventClockConfig) are not supported by this version yet".into()));
+    }
+    let align = |text: &str| parse_instant(text).map(|t| t.timestamp_millis()).map_err(|m| fail(format!("align_to: {m}")));
+    Ok(match window {
+        WindowSpec::Tumbling { length_ms, align_to } => GridWindower::tumbling(align(align_to)?, *length_ms),
+        WindowSpec::Sliding { length_ms, offset_ms, align_to } => GridWindower::sliding(align(align_to)?, *length_ms, *offset_ms),
+        WindowSpec::Session { .. } => return Err(fail("session windows (SessionWindow) are not supported by this version yet".into())),
+    })
+}
 pub use windower::{GridWindower, WindowId};
 
 /// Milliseconds since the Unix epoch, the unit all window arithmetic uses (as 0.16 does).
