@@ -10,6 +10,7 @@ use crate::call::{NoArgs, OneArg, Output, TwoArgs};
 use crate::codec;
 use crate::held::Held;
 use crate::step::{BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep};
+use crate::wit::Batch;
 
 /// The text of a step's own error (a returned `Err`).
 fn failed(step: &str, err: String) -> String {
@@ -24,16 +25,16 @@ pub struct MapAdapter<F, O> {
     pub output: O,
 }
 
-impl<F, O> ItemStep<Vec<u8>> for MapAdapter<F, O>
+impl<F, O> ItemStep<()> for MapAdapter<F, O>
 where
     F: OneArg,
     O: Output<F::Ret>,
     O::Ok: Serialize,
 {
-    fn run(&self, step: &str, item: &[u8]) -> Result<Vec<u8>, String> {
+    fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         let input = codec::decode(step, item)?;
-        let out = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
-        codec::encode(step, &out)
+        let value = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        out.push_value(step, &value)
     }
 }
 
@@ -45,19 +46,19 @@ pub struct FlatMapAdapter<F, O> {
     pub output: O,
 }
 
-impl<F, O> ItemStep<Vec<Vec<u8>>> for FlatMapAdapter<F, O>
+impl<F, O> ItemStep<()> for FlatMapAdapter<F, O>
 where
     F: OneArg,
     O: Output<F::Ret>,
     O::Ok: IntoIterator,
     <O::Ok as IntoIterator>::Item: Serialize,
 {
-    fn run(&self, step: &str, item: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         let input = codec::decode(step, item)?;
-        let outs = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
-        outs.into_iter()
-            .map(|out| codec::encode(step, &out))
-            .collect()
+        let values = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        values
+            .into_iter()
+            .try_for_each(|value| out.push_value(step, &value))
     }
 }
 
@@ -69,17 +70,17 @@ pub struct FilterMapAdapter<F, O> {
     pub output: O,
 }
 
-impl<F, O, T> ItemStep<Option<Vec<u8>>> for FilterMapAdapter<F, O>
+impl<F, O, T> ItemStep<()> for FilterMapAdapter<F, O>
 where
     F: OneArg,
     O: Output<F::Ret, Ok = Option<T>>,
     T: Serialize,
 {
-    fn run(&self, step: &str, item: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         let input = codec::decode(step, item)?;
         match O::into_result(self.f.call(input)).map_err(|e| failed(step, e))? {
-            Some(out) => codec::encode(step, &out).map(Some),
-            None => Ok(None),
+            Some(value) => out.push_value(step, &value),
+            None => Ok(()),
         }
     }
 }
@@ -97,7 +98,7 @@ where
     F: OneArg,
     O: Output<F::Ret, Ok = R>,
 {
-    fn run(&self, step: &str, item: &[u8]) -> Result<R, String> {
+    fn run(&self, step: &str, item: &[u8], _out: &mut Batch) -> Result<R, String> {
         let input = codec::decode(step, item)?;
         O::into_result(self.f.call(input)).map_err(|e| failed(step, e))
     }
@@ -166,6 +167,20 @@ where
         let next = O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e))?;
         Ok(Held::decoded(next))
     }
+
+    fn fold_all(
+        &self,
+        step: &str,
+        acc: Held,
+        values: &mut dyn Iterator<Item = &[u8]>,
+    ) -> Result<Held, String> {
+        let mut acc: A = acc.take(step)?;
+        for value in values {
+            let value: V = codec::decode(step, value)?;
+            acc = O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e))?;
+        }
+        Ok(Held::decoded(acc))
+    }
 }
 
 /// A `stateful_mapper`: `fn(state, value) -> (Option<state>, output)`.
@@ -189,10 +204,13 @@ where
         step: &str,
         state: Held,
         value: &[u8],
-    ) -> Result<(Option<Held>, Vec<u8>), String> {
+        out: &mut Batch,
+    ) -> Result<Option<Held>, String> {
         let state: S = state.take(step)?;
         let value: V = codec::decode(step, value)?;
-        let (next, out) = O::into_result((self.f.f)(state, value)).map_err(|e| failed(step, e))?;
-        Ok((next.map(Held::decoded), codec::encode(step, &out)?))
+        let (next, emitted) =
+            O::into_result((self.f.f)(state, value)).map_err(|e| failed(step, e))?;
+        out.push_value(step, &emitted)?;
+        Ok(next.map(Held::decoded))
     }
 }

@@ -28,6 +28,12 @@ pub(crate) fn encode_unnamed<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>
         .map_err(|err| format!("cannot encode a `{}`: {err}", short_type_name::<T>()))
 }
 
+/// Encodes `value` onto the end of `out`; the caller undoes a partial write on error.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), String> {
+    rmp_serde::encode::write_named(out, value)
+        .map_err(|err| format!("cannot encode a `{}`: {err}", short_type_name::<T>()))
+}
+
 /// `std::any::type_name` without module paths: `Vec<String>`, not
 /// `alloc::vec::Vec<alloc::string::String>`, so messages read like the user's code.
 pub fn short_type_name<T: ?Sized>() -> String {

@@ -3,7 +3,7 @@
 use crate::dispatch;
 use crate::groups;
 use crate::step::StepDef;
-use crate::wit::{Group, GroupResult, Guest, StepInfo};
+use crate::wit::{Batch, ChainError, GroupResults, Groups, Guest, StepInfo};
 
 /// The steps one component exports; `export_steps!` implements it.
 pub trait StepTable {
@@ -16,62 +16,38 @@ impl<T: StepTable> Guest for T {
         dispatch::describe(T::STEPS)
     }
 
-    fn map(step: String, items: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
-        dispatch::each_item(dispatch::map(T::STEPS, &step)?, &items)
+    fn chain(steps: Vec<String>, items: Batch) -> Result<Batch, ChainError> {
+        dispatch::chain(T::STEPS, &steps, items)
     }
 
-    fn flat_map(step: String, items: Vec<Vec<u8>>) -> Result<Vec<Vec<Vec<u8>>>, String> {
-        dispatch::each_item(dispatch::flat_map(T::STEPS, &step)?, &items)
+    fn filter(step: String, items: Batch) -> Result<Vec<bool>, String> {
+        dispatch::verdicts(dispatch::filter(T::STEPS, &step)?, &items)
     }
 
-    fn filter(step: String, items: Vec<Vec<u8>>) -> Result<Vec<bool>, String> {
-        dispatch::each_item(dispatch::filter(T::STEPS, &step)?, &items)
-    }
-
-    fn filter_map(step: String, items: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>, String> {
-        dispatch::each_item(dispatch::filter_map(T::STEPS, &step)?, &items)
-    }
-
-    fn inspect(step: String, items: Vec<Vec<u8>>) -> Result<(), String> {
-        dispatch::each_item(dispatch::inspect(T::STEPS, &step)?, &items).map(drop)
-    }
-
-    fn stateful_map(
-        builder: String,
-        mapper: String,
-        groups: Vec<Group>,
-    ) -> Result<Vec<GroupResult>, String> {
+    fn stateful_map(builder: String, mapper: String, groups: Groups) -> Result<GroupResults, String> {
         let builder = dispatch::builder(T::STEPS, &builder)?;
         let mapper = dispatch::stateful_mapper(T::STEPS, &mapper)?;
-        groups::stateful_map(builder, mapper, groups)
+        groups::stateful_map(builder, mapper, &groups)
     }
 
-    fn reduce(
-        reducer: String,
-        is_complete: String,
-        groups: Vec<Group>,
-    ) -> Result<Vec<GroupResult>, String> {
+    fn reduce(reducer: String, is_complete: String, groups: Groups) -> Result<GroupResults, String> {
         let reducer = dispatch::reducer(T::STEPS, &reducer)?;
         let is_complete = dispatch::is_complete(T::STEPS, &is_complete)?;
-        groups::reduce(reducer, is_complete, groups)
+        groups::reduce(reducer, is_complete, &groups)
     }
 
-    fn reduce_window(reducer: String, groups: Vec<Group>) -> Result<Vec<Vec<u8>>, String> {
-        groups::reduce_window(dispatch::reducer(T::STEPS, &reducer)?, groups)
+    fn reduce_window(reducer: String, groups: Groups) -> Result<Batch, String> {
+        groups::reduce_window(dispatch::reducer(T::STEPS, &reducer)?, &groups)
     }
 
-    fn fold_window(
-        builder: String,
-        folder: String,
-        groups: Vec<Group>,
-    ) -> Result<Vec<Vec<u8>>, String> {
+    fn fold_window(builder: String, folder: String, groups: Groups) -> Result<Batch, String> {
         let builder = dispatch::builder(T::STEPS, &builder)?;
         let folder = dispatch::folder(T::STEPS, &folder)?;
-        groups::fold_window(builder, folder, groups)
+        groups::fold_window(builder, folder, &groups)
     }
 
-    fn event_time(step: String, items: Vec<Vec<u8>>) -> Result<Vec<i64>, String> {
-        dispatch::each_item(dispatch::event_time(T::STEPS, &step)?, &items)
+    fn event_time(step: String, items: Batch) -> Result<Vec<i64>, String> {
+        dispatch::verdicts(dispatch::event_time(T::STEPS, &step)?, &items)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::step::{
     kind_phrase, BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep, StepBody, StepDef,
 };
-use crate::wit::{StepInfo, StepKind};
+use crate::wit::{Batch, ChainError, StepInfo, StepKind};
 
 /// A step looked up by name, with the name kept for its error messages.
 pub struct Named<'a, T: ?Sized> {
@@ -67,16 +67,8 @@ macro_rules! lookup {
     };
 }
 
-lookup!(/// The `map` step `name`.
-    map, Map, dyn ItemStep<Vec<u8>>);
-lookup!(/// The `flat_map` step `name`.
-    flat_map, FlatMap, dyn ItemStep<Vec<Vec<u8>>>);
 lookup!(/// The `filter` step `name`.
     filter, Filter, dyn ItemStep<bool>);
-lookup!(/// The `filter_map` step `name`.
-    filter_map, FilterMap, dyn ItemStep<Option<Vec<u8>>>);
-lookup!(/// The `inspect` step `name`.
-    inspect, Inspect, dyn ItemStep<()>);
 lookup!(/// The `event_time` step `name`.
     event_time, EventTime, dyn ItemStep<i64>);
 lookup!(/// The `stateful_mapper` step `name`.
@@ -90,15 +82,81 @@ lookup!(/// The `builder` step `name`.
 lookup!(/// The `folder` step `name`.
     folder, Folder, dyn FoldStep);
 
-/// Runs a per-item step over a batch, stopping at the first error.
-pub fn each_item<R>(
-    named: Named<'_, dyn ItemStep<R>>,
-    items: &[Vec<u8>],
-) -> Result<Vec<R>, String> {
+/// Runs a step that answers per item (a filter's verdict, an event time) over a batch,
+/// stopping at the first error.
+pub fn verdicts<R>(named: Named<'_, dyn ItemStep<R>>, items: &Batch) -> Result<Vec<R>, String> {
+    // Such steps produce no items; the scratch batch only satisfies the signature.
+    let mut unused = Batch::new();
     items
         .iter()
-        .map(|item| named.step.run(named.name, item))
+        .map(|item| named.step.run(named.name, item, &mut unused))
         .collect()
+}
+
+/// One step of a chain, resolved.
+enum Stage<'a> {
+    /// A `map`, `flat_map` or `filter_map`: writes its own outputs.
+    Produces(Named<'a, dyn ItemStep<()>>),
+    /// A `filter`: the input goes on when kept.
+    Keeps(Named<'a, dyn ItemStep<bool>>),
+    /// An `inspect`: the input goes on.
+    Looks(Named<'a, dyn ItemStep<()>>),
+}
+
+fn stage<'a>(steps: &[&StepDef], name: &'a str) -> Result<Stage<'a>, String> {
+    let def = find(steps, name)?;
+    Ok(match def.body {
+        StepBody::Map(step) | StepBody::FlatMap(step) | StepBody::FilterMap(step) => {
+            Stage::Produces(Named { name, step })
+        }
+        StepBody::Filter(step) => Stage::Keeps(Named { name, step }),
+        StepBody::Inspect(step) => Stage::Looks(Named { name, step }),
+        other => {
+            return Err(format!(
+                "step `{name}` is {}, which cannot be part of a chain of stateless steps",
+                kind_phrase(other.kind())
+            ))
+        }
+    })
+}
+
+/// Runs `names` in order over `items`, each step over everything the one before produced.
+/// Two buffers alternate as input and output, so a long chain allocates nothing per step.
+pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch, ChainError> {
+    let fail = |at: usize| move |message: String| ChainError { stage: at as u32, message };
+    let stages = names
+        .iter()
+        .enumerate()
+        .map(|(at, name)| stage(steps, name).map_err(fail(at)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut input = items;
+    let mut output = Batch::new();
+    for (at, stage) in stages.iter().enumerate() {
+        output.clear();
+        match stage {
+            Stage::Produces(named) => {
+                for item in input.iter() {
+                    named.step.run(named.name, item, &mut output).map_err(fail(at))?;
+                }
+            }
+            Stage::Keeps(named) => {
+                for item in input.iter() {
+                    if named.step.run(named.name, item, &mut output).map_err(fail(at))? {
+                        output.push(item);
+                    }
+                }
+            }
+            Stage::Looks(named) => {
+                for item in input.iter() {
+                    named.step.run(named.name, item, &mut output).map_err(fail(at))?;
+                }
+                // Nothing changed: the input goes on as it is.
+                continue;
+            }
+        }
+        std::mem::swap(&mut input, &mut output);
+    }
+    Ok(input)
 }
 
 #[cfg(test)]
@@ -148,7 +206,7 @@ mod tests {
 
     #[test]
     fn unknown_step_lists_what_is_offered() {
-        let err = map(STEPS, "upper").err().unwrap();
+        let err = filter(STEPS, "upper").err().unwrap();
         assert_eq!(
             err,
             "no step `upper` in this component (it offers `lower`, `is_even`)"
@@ -162,25 +220,58 @@ mod tests {
             "step `lower` is a map, not a reducer"
         );
         assert_eq!(
-            inspect(STEPS, "is_even").err().unwrap(),
-            "step `is_even` is a filter, not an inspect"
+            filter(STEPS, "lower").err().unwrap(),
+            "step `lower` is a map, not a filter"
+        );
+    }
+
+    fn batch_of<T: serde::Serialize>(values: &[T]) -> Batch {
+        let mut batch = Batch::new();
+        values.iter().for_each(|v| batch.push_value("t", v).unwrap());
+        batch
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn chain_keeps_order_and_names_the_failing_stage() {
+        let out = chain(STEPS, &names(&["lower"]), batch_of(&["Ab", "CD"])).unwrap();
+        let out: Vec<String> = out.iter().map(|b| codec::decode("t", b).unwrap()).collect();
+        assert_eq!(out, ["ab", "cd"]);
+        let err = chain(STEPS, &names(&["is_even", "lower"]), batch_of(&[2i64])).unwrap_err();
+        assert_eq!(err.stage, 1);
+        assert!(
+            err.message.starts_with("step `lower`: cannot decode an item as `String`"),
+            "{}",
+            err.message
         );
     }
 
     #[test]
-    fn each_item_keeps_order_and_stops_at_bad_item() {
-        let items = vec![
-            codec::encode("t", "Ab").unwrap(),
-            codec::encode("t", "CD").unwrap(),
-        ];
-        let out = each_item(map(STEPS, "lower").unwrap(), &items).unwrap();
-        let out: Vec<String> = out.iter().map(|b| codec::decode("t", b).unwrap()).collect();
-        assert_eq!(out, ["ab", "cd"]);
-        let bad = vec![codec::encode("t", &1i64).unwrap()];
-        let err = each_item(map(STEPS, "lower").unwrap(), &bad).unwrap_err();
-        assert!(
-            err.starts_with("step `lower`: cannot decode an item as `String`"),
-            "{err}"
+    fn chain_filters_and_passes_kept_items_on_unchanged() {
+        let out = chain(STEPS, &names(&["is_even"]), batch_of(&[1i64, 2, 3, 4])).unwrap();
+        let kept: Vec<i64> = out.iter().map(|b| codec::decode("t", b).unwrap()).collect();
+        assert_eq!(kept, [2, 4]);
+        let verdict = verdicts(filter(STEPS, "is_even").unwrap(), &batch_of(&[1i64, 2])).unwrap();
+        assert_eq!(verdict, [false, true]);
+    }
+
+    #[test]
+    fn chain_refuses_stateful_steps_by_stage() {
+        static ZERO: StepDef = StepDef {
+            name: "zero",
+            body: StepBody::Builder(&crate::adapters::BuilderAdapter {
+                f: crate::call::NoArgs { f: || 0i64 },
+                output: Returns,
+            }),
+        };
+        let err = chain(&[&LOWER, &ZERO], &names(&["lower", "zero"]), Batch::new()).unwrap_err();
+        assert_eq!(err.stage, 1);
+        assert_eq!(
+            err.message,
+            "step `zero` is a builder, which cannot be part of a chain of stateless steps"
         );
     }
 }

@@ -31,6 +31,7 @@
 extern crate self as bytewax_guest;
 
 pub mod adapters;
+mod batch;
 #[doc(hidden)]
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings;

@@ -4,12 +4,13 @@
 //! [`StepBody`] variant, so a function can only be dispatched as the kind it was declared.
 
 use crate::held::Held;
-use crate::wit::StepKind;
+use crate::wit::{Batch, StepKind};
 
-/// A step function applied to one encoded item, giving `R`.
+/// A step function applied to one encoded item: what it produces is encoded onto `out`,
+/// its verdict (a filter's keep, an event time) is returned as `R`.
 pub trait ItemStep<R>: Sync {
-    /// Decodes `item`, calls the function, encodes what it returned.
-    fn run(&self, step: &str, item: &[u8]) -> Result<R, String>;
+    /// Decodes `item`, calls the function, encodes its outputs onto `out`.
+    fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<R, String>;
 }
 
 /// A builder: makes a fresh state or accumulator.
@@ -22,17 +23,26 @@ pub trait BuildStep: Sync {
 pub trait FoldStep: Sync {
     /// Calls `f(acc, value)`.
     fn fold(&self, step: &str, acc: Held, value: &[u8]) -> Result<Held, String>;
+    /// Folds every value in turn, keeping the accumulator typed in between (no boxing or
+    /// encoding per value).
+    fn fold_all(
+        &self,
+        step: &str,
+        acc: Held,
+        values: &mut dyn Iterator<Item = &[u8]>,
+    ) -> Result<Held, String>;
 }
 
 /// A stateful mapper: gives the next state (none: forget the key) and one output.
 pub trait StatefulMapStep: Sync {
-    /// Calls `f(state, value)`; the output comes back encoded.
+    /// Calls `f(state, value)`; the output is encoded onto `out`.
     fn map_state(
         &self,
         step: &str,
         state: Held,
         value: &[u8],
-    ) -> Result<(Option<Held>, Vec<u8>), String>;
+        out: &mut Batch,
+    ) -> Result<Option<Held>, String>;
 }
 
 /// An `is_complete` check on an accumulator.
@@ -45,13 +55,13 @@ pub trait IsCompleteStep: Sync {
 #[derive(Clone, Copy)]
 pub enum StepBody {
     /// One output per input.
-    Map(&'static dyn ItemStep<Vec<u8>>),
+    Map(&'static dyn ItemStep<()>),
     /// Any number of outputs per input.
-    FlatMap(&'static dyn ItemStep<Vec<Vec<u8>>>),
+    FlatMap(&'static dyn ItemStep<()>),
     /// Keep the input or not.
     Filter(&'static dyn ItemStep<bool>),
     /// An output or none per input.
-    FilterMap(&'static dyn ItemStep<Option<Vec<u8>>>),
+    FilterMap(&'static dyn ItemStep<()>),
     /// Sees each input.
     Inspect(&'static dyn ItemStep<()>),
     /// The mapper of a `stateful_map`.

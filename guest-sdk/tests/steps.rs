@@ -2,7 +2,7 @@
 //! makes through the component interface, without building a component.
 
 use bytewax_guest::codec::{decode, encode};
-use bytewax_guest::wit::{Group, Guest, StepKind};
+use bytewax_guest::wit::{Batch, Groups, Guest, StepKind};
 use serde::{Deserialize, Serialize};
 
 mod steps {
@@ -144,89 +144,144 @@ fn describe_lists_every_step_with_its_kind() {
     );
 }
 
+fn batch(items: Vec<Vec<u8>>) -> Batch {
+    items.iter().map(Vec::as_slice).collect()
+}
+
+fn decoded<T: for<'de> Deserialize<'de>>(batch: &Batch) -> Vec<T> {
+    batch.iter().map(dec).collect()
+}
+
+fn chain(names: &[&str], items: Vec<Vec<u8>>) -> Result<Batch, (u32, String)> {
+    let names = names.iter().map(|s| s.to_string()).collect();
+    BytewaxSteps::chain(names, batch(items)).map_err(|e| (e.stage, e.message))
+}
+
 #[test]
-fn per_item_kinds_answer_one_per_item() {
-    let out = BytewaxSteps::map("lower".into(), vec![enc("A"), enc("B")]).unwrap();
-    assert_eq!(
-        out.iter().map(|b| dec::<String>(b)).collect::<Vec<_>>(),
-        ["a", "b"]
-    );
-    let out = BytewaxSteps::flat_map("words".into(), vec![enc("x y"), enc("")]).unwrap();
-    assert_eq!(out.iter().map(Vec::len).collect::<Vec<_>>(), [2, 0]);
-    let out = BytewaxSteps::map("total".into(), vec![enc([1, 2, 3])]).unwrap();
-    assert_eq!(dec::<i64>(&out[0]), 6);
-    let out = BytewaxSteps::filter("is_even".into(), vec![enc(1), enc(2)]).unwrap();
-    assert_eq!(out, [false, true]);
-    let out = BytewaxSteps::filter_map("half".into(), vec![enc(3), enc(4)]).unwrap();
-    assert_eq!(out[0], None);
-    assert_eq!(dec::<i64>(out[1].as_ref().unwrap()), 2);
+fn every_stateless_kind_runs_in_a_chain() {
+    let out = chain(&["lower"], vec![enc("A"), enc("B")]).unwrap();
+    assert_eq!(decoded::<String>(&out), ["a", "b"]);
+    let out = chain(&["words"], vec![enc("x y"), enc(""), enc("z")]).unwrap();
+    assert_eq!(decoded::<String>(&out), ["x", "y", "z"]);
+    let out = chain(&["total"], vec![enc([1, 2, 3])]).unwrap();
+    assert_eq!(decoded::<i64>(&out), [6]);
+    let out = chain(&["is_even"], vec![enc(1), enc(2)]).unwrap();
+    assert_eq!(decoded::<i64>(&out), [2]);
+    let out = chain(&["half"], vec![enc(3), enc(4)]).unwrap();
+    assert_eq!(decoded::<i64>(&out), [2]);
     let reading = steps::Reading {
         t: 1_700_000_000_000,
         sensor: "a".into(),
     };
-    BytewaxSteps::inspect("look".into(), vec![enc(&reading)]).unwrap();
-    let out = BytewaxSteps::event_time("at".into(), vec![enc(&reading)]).unwrap();
+    let out = chain(&["look"], vec![enc(&reading)]).unwrap();
+    assert_eq!(decoded::<steps::Reading>(&out), [reading]);
+}
+
+#[test]
+fn a_chain_feeds_each_step_what_the_one_before_produced() {
+    let out = chain(
+        &["lower", "words", "look_words", "parse", "is_even", "half"],
+        vec![enc("1 2 3 4"), enc("10 12")],
+    );
+    // `look_words` is not a step: the whole chain is refused, naming where.
+    assert_eq!(out.unwrap_err().0, 2);
+    let out = chain(
+        &["lower", "words", "parse", "is_even", "half"],
+        vec![enc("1 2 3 4"), enc("10 12")],
+    )
+    .unwrap();
+    assert_eq!(decoded::<i64>(&out), [1, 2, 5, 6]);
+}
+
+#[test]
+fn verdict_calls_answer_one_per_item() {
+    let out = BytewaxSteps::filter("is_even".into(), batch(vec![enc(1), enc(2)])).unwrap();
+    assert_eq!(out, [false, true]);
+    let reading = steps::Reading {
+        t: 1_700_000_000_000,
+        sensor: "a".into(),
+    };
+    let out = BytewaxSteps::event_time("at".into(), batch(vec![enc(&reading)])).unwrap();
     assert_eq!(out, [1_700_000_000_000]);
 }
 
 #[test]
 fn returned_err_and_bad_items_become_step_errors() {
-    let err = BytewaxSteps::map("parse".into(), vec![enc("12"), enc("x")]).unwrap_err();
-    assert_eq!(err, "step `parse`: invalid digit found in string");
-    let err = BytewaxSteps::event_time("at".into(), vec![enc(5)]).unwrap_err();
+    let err = chain(&["words", "parse"], vec![enc("12 x")]).unwrap_err();
+    assert_eq!(err, (1, "step `parse`: invalid digit found in string".to_string()));
+    let err = BytewaxSteps::event_time("at".into(), batch(vec![enc(5)])).unwrap_err();
     assert!(
         err.starts_with("step `at`: cannot decode an item as `Reading`"),
         "{err}"
     );
 }
 
+fn groups(list: Vec<(Option<Vec<u8>>, Vec<Vec<u8>>)>) -> Groups {
+    let mut flat = Groups {
+        states: Batch::new(),
+        values: Batch::new(),
+        group_ends: Vec::new(),
+    };
+    for (state, values) in list {
+        flat.states.push(state.as_deref().unwrap_or(&[]));
+        values.iter().for_each(|v| flat.values.push(v));
+        flat.group_ends.push(flat.values.len() as u32);
+    }
+    flat
+}
+
 #[test]
 fn unknown_names_and_wrong_kinds_are_errors() {
-    let err = BytewaxSteps::filter("nope".into(), vec![]).unwrap_err();
+    let err = BytewaxSteps::filter("nope".into(), Batch::new()).unwrap_err();
     assert!(err.starts_with("no step `nope` in this component"), "{err}");
-    let err = BytewaxSteps::reduce("lower".into(), "big".into(), vec![]).unwrap_err();
+    let err = BytewaxSteps::reduce("lower".into(), "big".into(), groups(vec![])).unwrap_err();
     assert_eq!(err, "step `lower` is a map, not a reducer");
-    let err = BytewaxSteps::fold_window("nothing".into(), "add".into(), vec![]).unwrap_err();
+    let err =
+        BytewaxSteps::fold_window("nothing".into(), "add".into(), groups(vec![])).unwrap_err();
     assert_eq!(err, "step `add` is a reducer, not a folder");
+    let err = chain(&["lower", "add"], vec![]).unwrap_err();
+    assert_eq!(
+        err,
+        (1, "step `add` is a reducer, which cannot be part of a chain of stateless steps".to_string())
+    );
 }
 
 #[test]
 fn stateful_calls_go_through_the_group_loops() {
-    let group = |state: Option<Vec<u8>>, values: Vec<Vec<u8>>| Group { state, values };
     let out = BytewaxSteps::stateful_map(
         "zero".into(),
         "running".into(),
-        vec![group(None, vec![enc("a"), enc("b")])],
+        groups(vec![(None, vec![enc("a"), enc("b")])]),
     )
     .unwrap();
-    assert_eq!(
-        out[0]
-            .emitted
-            .iter()
-            .map(|b| dec::<i64>(b))
-            .collect::<Vec<_>>(),
-        [1, 2]
-    );
-    assert_eq!(dec::<i64>(out[0].state.as_ref().unwrap()), 2);
+    assert_eq!(decoded::<i64>(&out.emitted), [1, 2]);
+    assert_eq!(out.emitted_ends, [2]);
+    assert_eq!(dec::<i64>(out.states.get(0)), 2);
 
     let out = BytewaxSteps::reduce(
         "add".into(),
         "big".into(),
-        vec![group(None, vec![enc(6), enc(6)])],
+        groups(vec![(None, vec![enc(6), enc(6)]), (None, vec![enc(1)])]),
     )
     .unwrap();
-    assert_eq!(dec::<i64>(&out[0].emitted[0]), 12);
-    assert_eq!(out[0].state, None);
+    assert_eq!(decoded::<i64>(&out.emitted), [12]);
+    assert_eq!(out.emitted_ends, [1, 1]);
+    // Emitted and complete: forgotten (an empty state); the second key keeps its 1.
+    assert!(out.states.get(0).is_empty());
+    assert_eq!(dec::<i64>(out.states.get(1)), 1);
 
-    let out =
-        BytewaxSteps::reduce_window("add".into(), vec![group(Some(enc(1)), vec![enc(2)])]).unwrap();
-    assert_eq!(dec::<i64>(&out[0]), 3);
+    let out = BytewaxSteps::reduce_window(
+        "add".into(),
+        groups(vec![(Some(enc(1)), vec![enc(2)])]),
+    )
+    .unwrap();
+    assert_eq!(decoded::<i64>(&out), [3]);
 
     let out = BytewaxSteps::fold_window(
         "nothing".into(),
         "collect".into(),
-        vec![group(None, vec![enc("w")])],
+        groups(vec![(None, vec![enc("w")])]),
     )
     .unwrap();
-    assert_eq!(dec::<Vec<String>>(&out[0]), ["w"]);
+    assert_eq!(decoded::<Vec<String>>(&out), [vec!["w".to_string()]]);
 }

@@ -216,6 +216,58 @@ def test_hog_past_memory_cap_names_step_and_memory_cap():
     assert_echo_still_works()
 
 
+def test_consecutive_wasm_steps_run_fused_with_the_same_results():
+    # explode -> parse -> is_even -> maybe_half -> peek share one component call per batch.
+    out = run_flow(
+        ["1234", "56", "7"],
+        lambda f: f.flat_map(guest("explode")),
+        lambda f: f.map(guest("parse")),
+        lambda f: f.filter(guest("is_even")),
+        lambda f: f.filter_map(guest("maybe_half")),
+        lambda f: f.inspect(guest("peek")),
+    )
+    assert out == [1, 2, 3]
+
+
+def test_a_failure_inside_a_fused_run_names_the_step_that_failed():
+    with pytest.raises(Exception) as info:
+        run_flow(
+            ["12x"],
+            lambda f: f.flat_map(guest("explode")),
+            lambda f: f.map(guest("echo")),
+            lambda f: f.map(guest("parse")),
+            lambda f: f.filter(guest("is_even")),
+        )
+    text = all_text(info.value)
+    assert "map#3" in text and "parse" in text
+    assert "invalid digit found in string" in text
+    assert "map#2" not in text and "flat_map#1" not in text
+    assert_echo_still_works()
+
+
+def test_a_trap_inside_a_fused_run_names_every_step_of_the_call():
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("echo")), lambda f: f.map(guest("crash")))
+    text = all_text(info.value)
+    assert "trapped" in text
+    assert "'map#1', 'map#2'" in text
+    assert_echo_still_works()
+
+
+def test_steps_with_other_limits_are_not_fused_and_keep_their_own():
+    out = run_flow(
+        ["ab"],
+        lambda f: f.flat_map(guest("explode")),
+        lambda f: f.map(guest("echo", memory_mb=32)),
+    )
+    assert out == ["a", "b"]
+    with pytest.raises(Exception) as info:
+        run_flow([1], lambda f: f.map(guest("echo")), lambda f: f.map(guest("spin", deadline_ms=50)))
+    text = all_text(info.value)
+    # Alone in its call, the spinning step is named by itself, with its own deadline.
+    assert "map#2" in text and "50 ms" in text and "map#1" not in text
+
+
 def test_crash_trap_names_step_and_trapped():
     with pytest.raises(Exception) as info:
         run_flow([1], lambda f: f.map(guest("crash")))

@@ -90,24 +90,40 @@ fn enc<T: serde::Serialize>(value: T) -> Vec<u8> {
     codec::encode("test", &value).unwrap()
 }
 
+type Group = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
 fn group<T: serde::Serialize, V: serde::Serialize>(state: Option<T>, values: Vec<V>) -> Group {
-    Group {
-        state: state.map(enc),
-        values: values.into_iter().map(enc).collect(),
+    (state.map(enc), values.into_iter().map(enc).collect())
+}
+
+/// Lays groups flat, as the host sends them.
+fn flat(groups: Vec<Group>) -> Groups {
+    let mut flat = Groups {
+        states: Batch::new(),
+        values: Batch::new(),
+        group_ends: Vec::new(),
+    };
+    for (state, values) in groups {
+        flat.states.push(state.as_deref().unwrap_or(&[]));
+        values.iter().for_each(|v| flat.values.push(v));
+        flat.group_ends.push(flat.values.len() as u32);
     }
+    flat
 }
 
-fn ints(items: &[Vec<u8>]) -> Vec<i64> {
-    items
-        .iter()
-        .map(|b| codec::decode("test", b).unwrap())
-        .collect()
+fn ints<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<i64> {
+    items.map(|b| codec::decode("test", b).unwrap()).collect()
 }
 
-fn state_int(result: &GroupResult) -> Option<i64> {
-    result
-        .state
-        .as_ref()
+/// Group `g`'s emitted values as ints.
+fn emitted(results: &GroupResults, g: usize) -> Vec<i64> {
+    let start = if g == 0 { 0 } else { results.emitted_ends[g - 1] as usize };
+    ints((start..results.emitted_ends[g] as usize).map(|i| results.emitted.get(i)))
+}
+
+fn state_int(results: &GroupResults, g: usize) -> Option<i64> {
+    Some(results.states.get(g))
+        .filter(|b| !b.is_empty())
         .map(|b| codec::decode("test", b).unwrap())
 }
 
@@ -119,13 +135,13 @@ fn stateful_map_builds_when_missing_and_forgets_on_none() {
         group(Some(2i64), vec!["f"]),
         group(Some(1i64), Vec::<&str>::new()),
     ];
-    let out = stateful_map(named("zero", &ZERO), named("count", &COUNT), groups).unwrap();
-    assert_eq!(ints(&out[0].emitted), [1, 2, 3, 1, 2]);
-    assert_eq!(state_int(&out[0]), Some(2));
-    assert_eq!(ints(&out[1].emitted), [3]);
-    assert_eq!(state_int(&out[1]), None);
-    assert!(out[2].emitted.is_empty());
-    assert_eq!(state_int(&out[2]), Some(1));
+    let out = stateful_map(named("zero", &ZERO), named("count", &COUNT), &flat(groups)).unwrap();
+    assert_eq!(emitted(&out, 0), [1, 2, 3, 1, 2]);
+    assert_eq!(state_int(&out, 0), Some(2));
+    assert_eq!(emitted(&out, 1), [3]);
+    assert_eq!(state_int(&out, 1), None);
+    assert!(emitted(&out, 2).is_empty());
+    assert_eq!(state_int(&out, 2), Some(1));
     // Built at the first value and again after the forget, never for a present state.
     assert_eq!(BUILDS.load(Ordering::SeqCst) - before, 2);
 }
@@ -139,13 +155,13 @@ fn reduce_checks_after_every_value_including_the_first() {
     let out = reduce(
         named("add", &ADD),
         named("at_least_10", &AT_LEAST_10),
-        groups,
+        &flat(groups),
     )
     .unwrap();
-    assert_eq!(ints(&out[0].emitted), [12, 20]);
-    assert_eq!(state_int(&out[0]), None);
-    assert!(out[1].emitted.is_empty());
-    assert_eq!(state_int(&out[1]), Some(9));
+    assert_eq!(emitted(&out, 0), [12, 20]);
+    assert_eq!(state_int(&out, 0), None);
+    assert!(emitted(&out, 1).is_empty());
+    assert_eq!(state_int(&out, 1), Some(9));
 }
 
 #[test]
@@ -154,10 +170,10 @@ fn reduce_converts_between_steps_that_disagree_on_the_type() {
     let out = reduce(
         named("add", &ADD),
         named("float", &FLOAT_AT_LEAST_10),
-        groups,
+        &flat(groups),
     )
     .unwrap();
-    assert_eq!(ints(&out[0].emitted), [12]);
+    assert_eq!(emitted(&out, 0), [12]);
 }
 
 #[test]
@@ -167,12 +183,12 @@ fn reduce_window_folds_each_group_into_one_accumulator() {
         group(Some(10i64), Vec::<i64>::new()),
     ];
     assert_eq!(
-        ints(&reduce_window(named("add", &ADD), groups).unwrap()),
+        ints(reduce_window(named("add", &ADD), &flat(groups)).unwrap().iter()),
         [6, 10]
     );
     let err = reduce_window(
         named("add", &ADD),
-        vec![group(None::<i64>, Vec::<i64>::new())],
+        &flat(vec![group(None::<i64>, Vec::<i64>::new())]),
     )
     .unwrap_err();
     assert_eq!(
@@ -188,7 +204,7 @@ fn fold_window_builds_missing_accumulators() {
         group(Some(vec![0i64]), vec![5i64]),
         group(None::<Vec<i64>>, Vec::<i64>::new()),
     ];
-    let out = fold_window(named("empty", &EMPTY), named("push", &PUSH), groups).unwrap();
+    let out = fold_window(named("empty", &EMPTY), named("push", &PUSH), &flat(groups)).unwrap();
     let lists: Vec<Vec<i64>> = out
         .iter()
         .map(|b| codec::decode("test", b).unwrap())
@@ -199,13 +215,10 @@ fn fold_window_builds_missing_accumulators() {
 #[test]
 fn errors_name_the_step_that_failed() {
     let overflow = vec![group(Some(i64::MAX), vec![1i64])];
-    let err = reduce_window(named("checked_add", &CHECKED_ADD), overflow).unwrap_err();
+    let err = reduce_window(named("checked_add", &CHECKED_ADD), &flat(overflow)).unwrap_err();
     assert_eq!(err, "step `checked_add`: overflow");
-    let wrong = vec![Group {
-        state: None,
-        values: vec![enc(1i64), enc("two")],
-    }];
-    let err = reduce_window(named("add", &ADD), wrong).unwrap_err();
+    let wrong = vec![(None, vec![enc(1i64), enc("two")])];
+    let err = reduce_window(named("add", &ADD), &flat(wrong)).unwrap_err();
     assert!(
         err.starts_with("step `add`: cannot decode an item as `i64`"),
         "{err}"

@@ -5,21 +5,21 @@ use crate::engine::Chain;
 use crate::error::StepError;
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
-use crate::wasm::{apply_to_encoded, call_stateless, instantiate, StatelessKind, StepInstance};
+use crate::wasm::{Batch, StatelessKind, WasmChain};
 
-enum Code {
-    Wasm { instance: Box<StepInstance>, export: String },
-    Builtin(String),
-}
-
-struct Stage {
-    kind: StatelessKind,
-    code: Code,
+/// Who a step is, for its errors.
+struct Label {
     step_id: String,
     context: String,
 }
 
-/// A fused run of stateless steps over encoded items, one call per step per batch.
+enum Stage {
+    /// Consecutive WASM steps of one component, one call per batch for all of them.
+    Wasm { chain: WasmChain, labels: Vec<Label> },
+    Builtin { kind: StatelessKind, name: String, label: Label },
+}
+
+/// A fused run of stateless steps over encoded items.
 pub struct NativeChain {
     stages: Vec<Stage>,
 }
@@ -37,69 +37,92 @@ pub fn encoded(item: Item) -> Vec<u8> {
 impl NativeChain {
     /// Instantiates the chain's functions on this worker.
     pub fn new(steps: &[Step]) -> Result<Self, StepError> {
-        let stages = steps.iter().map(stage).collect::<Result<_, _>>()?;
+        let mut stages: Vec<Stage> = Vec::new();
+        for step in steps {
+            let (kind, role, f) = describe(step)?;
+            let label = Label { step_id: step.step_id().to_owned(), context: format!("{}, {role} `{}`", step.op(), f.label()) };
+            match f {
+                FnRef::Wasm { .. } => {
+                    if let Some(Stage::Wasm { chain, labels }) = stages.last_mut() {
+                        if chain.join(f, kind).is_ok() {
+                            labels.push(label);
+                            continue;
+                        }
+                    }
+                    let chain = WasmChain::new(f, kind).map_err(|e| StepError::message(&label.step_id, label.context.as_str(), e.to_string()))?;
+                    stages.push(Stage::Wasm { chain, labels: vec![label] });
+                }
+                FnRef::Builtin { name } => {
+                    if !matches!(kind, StatelessKind::Map | StatelessKind::FlatMap) {
+                        return Err(StepError::message(&label.step_id, label.context.as_str(), format!("builtin {name} cannot be a {} step", step.op())));
+                    }
+                    stages.push(Stage::Builtin { kind, name: name.clone(), label });
+                }
+                FnRef::Python { .. } => return Err(super::python_step(step)),
+            }
+        }
         Ok(NativeChain { stages })
     }
 }
 
-fn stage(step: &Step) -> Result<Stage, StepError> {
-    let (kind, role, f) = match step {
+fn describe(step: &Step) -> Result<(StatelessKind, &'static str, &FnRef), StepError> {
+    Ok(match step {
         Step::Map { mapper, .. } => (StatelessKind::Map, "mapper", mapper),
         Step::FlatMap { mapper, .. } => (StatelessKind::FlatMap, "mapper", mapper),
         Step::Filter { predicate, .. } => (StatelessKind::Filter, "predicate", predicate),
         Step::FilterMap { mapper, .. } => (StatelessKind::FilterMap, "mapper", mapper),
         Step::Inspect { inspector, .. } => (StatelessKind::Inspect, "inspector", inspector),
         other => return Err(super::unsupported(other, "without Python")),
-    };
-    let context = format!("{}, {role} `{}`", step.op(), f.label());
-    let code = match f {
-        FnRef::Wasm { export, .. } => Code::Wasm {
-            instance: Box::new(
-                instantiate(f).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?,
-            ),
-            export: export.clone(),
-        },
-        FnRef::Builtin { name } => Code::Builtin(name.clone()),
-        FnRef::Python { .. } => return Err(super::python_step(step)),
-    };
-    Ok(Stage { kind, code, step_id: step.step_id().to_owned(), context })
+    })
+}
+
+/// The error of a fused WASM run: the failing step's when the guest said which, else the
+/// first step's, naming the others that ran in the same call.
+pub fn chain_error(labels: &[(&str, &str)], stage: Option<usize>, message: String) -> StepError {
+    match stage.and_then(|i| labels.get(i)) {
+        Some((step_id, context)) => StepError::message(step_id, *context, message),
+        None => {
+            let (step_id, context) = labels[0];
+            let message = match labels.len() {
+                1 => message,
+                _ => {
+                    let ids: Vec<String> = labels.iter().map(|(id, _)| format!("'{id}'")).collect();
+                    format!("{message} (while running steps {} in one call)", ids.join(", "))
+                }
+            };
+            StepError::message(step_id, context, message)
+        }
+    }
 }
 
 impl Chain for NativeChain {
     fn process(&mut self, _epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        // Items stay plain encoded buffers between stages: no copies, no re-wrapping.
-        let mut batch: Vec<Vec<u8>> = input.drain(..).map(encoded).collect();
+        let mut items: Vec<Vec<u8>> = input.drain(..).map(encoded).collect();
         for stage in &mut self.stages {
-            let fail = |m: String| StepError::message(&stage.step_id, stage.context.as_str(), m);
-            batch = match &mut stage.code {
-                Code::Wasm { instance, export } => {
-                    let output = call_stateless(instance, stage.kind, export, &batch).map_err(|e| fail(e.to_string()))?;
-                    apply_to_encoded(batch, output).map_err(|e| fail(e.to_string()))?
+            items = match stage {
+                Stage::Wasm { chain, labels } => {
+                    let mut batch = Batch::with_capacity(items.len(), items.iter().map(Vec::len).sum());
+                    items.iter().for_each(|item| batch.push(item));
+                    let produced = chain.run(&batch).map_err(|f| {
+                        let labels: Vec<(&str, &str)> = labels.iter().map(|l| (l.step_id.as_str(), l.context.as_str())).collect();
+                        chain_error(&labels, f.stage, f.error.to_string())
+                    })?;
+                    produced.iter().map(<[u8]>::to_vec).collect()
                 }
-                Code::Builtin(name) => {
-                    let mut next = Vec::with_capacity(batch.len());
-                    for bytes in batch {
-                        match stage.kind {
+                Stage::Builtin { kind, name, label } => {
+                    let fail = |m: String| StepError::message(&label.step_id, label.context.as_str(), m);
+                    let mut next = Vec::with_capacity(items.len());
+                    for bytes in items {
+                        match kind {
                             StatelessKind::Map => next.push(builtin::map(name, &bytes).map_err(fail)?),
-                            StatelessKind::FlatMap => next.extend(builtin::flat_map(name, &bytes).map_err(fail)?),
-                            _ => return Err(fail(format!("builtin {name} cannot be a {} step", stage_op(stage.kind)))),
+                            _ => next.extend(builtin::flat_map(name, &bytes).map_err(fail)?),
                         }
                     }
                     next
                 }
             };
         }
-        out.extend(batch.into_iter().map(Item::Encoded));
+        out.extend(items.into_iter().map(Item::Encoded));
         Ok(())
-    }
-}
-
-fn stage_op(kind: StatelessKind) -> &'static str {
-    match kind {
-        StatelessKind::Map => "map",
-        StatelessKind::FlatMap => "flat_map",
-        StatelessKind::Filter => "filter",
-        StatelessKind::FilterMap => "filter_map",
-        StatelessKind::Inspect => "inspect",
     }
 }

@@ -11,7 +11,7 @@ use crate::engine::{KeyBy, KeyedLogic};
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{FnRef, Step};
-use crate::wasm::{instantiate, Group, StepInstance};
+use crate::wasm::{instantiate, Groups, StepInstance};
 
 /// Splits encoded `(key, value)` items.
 pub struct NativeKeyBy {
@@ -129,13 +129,10 @@ impl NativeStateful {
 impl KeyedLogic for NativeStateful {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let grouped = group_by_key(items);
-        let (keys, groups): (Vec<String>, Vec<Group>) = grouped
-            .into_iter()
-            .map(|(key, values)| {
-                let state = self.states.remove(&key);
-                (key, Group { state, values })
-            })
-            .unzip();
+        let mut groups = Groups::new();
+        for (key, values) in &grouped {
+            groups.push(self.states.get(key).map(Vec::as_slice), values.iter().map(Vec::as_slice));
+        }
         let (a, b) = (&self.fns.names[0], &self.fns.names[1]);
         let results = if self.is_reduce {
             self.fns.instance.reduce(a, b, &groups)
@@ -143,13 +140,15 @@ impl KeyedLogic for NativeStateful {
             self.fns.instance.stateful_map(a, b, &groups)
         }
         .map_err(|e| self.fns.fail(e))?;
-        if results.len() != groups.len() {
-            return Err(self.fns.fail(format!("returned {} results for {} keys", results.len(), groups.len())));
-        }
-        for (key, result) in keys.into_iter().zip(results) {
-            out.extend(result.emitted.iter().map(|v| Item::Encoded(encode_pair(&key, v))));
-            if let Some(state) = result.state {
-                self.states.insert(key, state);
+        for (g, (key, _)) in grouped.into_iter().enumerate() {
+            out.extend(results.emitted(g).map(|v| Item::Encoded(encode_pair(&key, v))));
+            match results.state(g) {
+                Some(state) => {
+                    self.states.insert(key, state.to_vec());
+                }
+                None => {
+                    self.states.remove(&key);
+                }
             }
         }
         Ok(())

@@ -3,6 +3,7 @@
 
 mod builtin;
 mod chain;
+mod grouping;
 mod io;
 mod keyed;
 mod windows;
@@ -12,7 +13,7 @@ use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo
 use crate::error::StepError;
 use crate::plan::{SinkSpec, SourceSpec, Step};
 
-pub use chain::NativeChain;
+pub use chain::{chain_error, NativeChain};
 pub use io::{LineSink, TestingSource};
 pub use keyed::{NativeKeyBy, NativeStateful};
 pub use windows::NativeWindows;

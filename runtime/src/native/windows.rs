@@ -5,13 +5,14 @@ use std::time::Instant;
 
 
 use super::builtin;
-use super::keyed::{group_by_key, WasmFns};
+use super::grouping::SlotGrouping;
+use super::keyed::WasmFns;
 use crate::codec::encode_pair;
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{FnRef, Step};
-use crate::wasm::Group;
+use crate::wasm::Groups;
 use crate::window::{now_millis, system_clock_windower, wake_to_close, Millis, WindowId, WindowSet};
 
 enum Fold {
@@ -31,6 +32,7 @@ enum Acc {
 pub struct NativeWindows {
     fold: Fold,
     windows: WindowSet<Acc>,
+    grouping: SlotGrouping,
 }
 
 impl NativeWindows {
@@ -45,7 +47,7 @@ impl NativeWindows {
             other => unreachable!("{} is not a window step", other.op()),
         };
         let windower = system_clock_windower(step, clock, window)?;
-        Ok(NativeWindows { fold, windows: WindowSet::new(windower) })
+        Ok(NativeWindows { fold, windows: WindowSet::new(windower), grouping: SlotGrouping::default() })
     }
 
     fn emit_closed(&mut self, watermark: Millis, out: &mut Vec<Item>) {
@@ -80,53 +82,55 @@ impl KeyedLogic for NativeWindows {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let now = now_millis();
         // On the system clock every item of a batch has the same time, hence the same
-        // windows: group by key once, then give each group to each open window.
+        // windows: group by key once (one hash lookup per item, for its slot), then give
+        // each group to each open window.
         let windower = *self.windows.windower();
         let ids: Vec<WindowId> = windower.windows_for(now).filter(|id| windower.close_time(*id) >= now).collect();
-        let mut groups: Vec<((String, WindowId), Vec<Vec<u8>>)> = Vec::new();
-        for (key, values) in group_by_key(items) {
-            if let Some((last, rest)) = ids.split_last() {
-                groups.extend(rest.iter().map(|id| ((key.clone(), *id), values.clone())));
-                groups.push(((key, *last), values));
-            }
+        if ids.is_empty() {
+            items.clear();
         }
+        let (slots, values) = self.grouping.group(&mut self.windows, items);
         match &mut self.fold {
             Fold::Collect => {
-                for ((key, id), values) in groups {
-                    let timed = values.into_iter().map(|v| (now, v));
-                    match self.windows.get_mut(&key, id) {
-                        Some(Acc::Collected(list)) => list.extend(timed),
-                        _ => self.windows.open_window(&key, id, Acc::Collected(timed.collect())),
+                for (g, &slot) in slots.iter().enumerate() {
+                    for &id in &ids {
+                        let timed = values.group(g).map(|v| (now, v.to_vec()));
+                        match self.windows.get_mut(slot, id) {
+                            Some(Acc::Collected(list)) => list.extend(timed),
+                            _ => self.windows.open_window(slot, id, Acc::Collected(timed.collect())),
+                        }
                     }
                 }
             }
             Fold::BuiltinReduce { name, step_id, context } => {
-                for ((key, id), values) in groups {
-                    let mut values = values.into_iter();
-                    let mut acc = match self.windows.get_mut(&key, id) {
-                        Some(Acc::Value(a)) => std::mem::take(a),
-                        _ => values.next().expect("groups are never empty"),
-                    };
-                    for v in values {
-                        acc = builtin::reduce(name, &acc, &v).map_err(|m| StepError::message(step_id, context.as_str(), m))?;
-                    }
-                    match self.windows.get_mut(&key, id) {
-                        Some(slot) => *slot = Acc::Value(acc),
-                        None => self.windows.open_window(&key, id, Acc::Value(acc)),
+                for (g, &slot) in slots.iter().enumerate() {
+                    for &id in &ids {
+                        let mut group = values.group(g);
+                        let mut acc = match self.windows.get_mut(slot, id) {
+                            Some(Acc::Value(a)) => std::mem::take(a),
+                            _ => group.next().expect("groups are never empty").to_vec(),
+                        };
+                        for v in group {
+                            acc = builtin::reduce(name, &acc, v).map_err(|m| StepError::message(step_id, context.as_str(), m))?;
+                        }
+                        match self.windows.get_mut(slot, id) {
+                            Some(held) => *held = Acc::Value(acc),
+                            None => self.windows.open_window(slot, id, Acc::Value(acc)),
+                        }
                     }
                 }
             }
             Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
-                let (windows, calls): (Vec<(String, WindowId)>, Vec<Group>) = groups
-                    .into_iter()
-                    .map(|((key, id), values)| {
-                        let state = match self.windows.get_mut(&key, id) {
-                            Some(Acc::Value(a)) => Some(std::mem::take(a)),
+                let mut calls = Groups::new();
+                for (g, &slot) in slots.iter().enumerate() {
+                    for &id in &ids {
+                        let state = match self.windows.get_mut(slot, id) {
+                            Some(Acc::Value(a)) => Some(a.as_slice()),
                             _ => None,
                         };
-                        ((key, id), Group { state, values })
-                    })
-                    .unzip();
+                        calls.push(state, values.group(g));
+                    }
+                }
                 // A folder step names its builder and folder; a reducer step only the reducer.
                 let accs = match fns.names.as_slice() {
                     [builder, folder] => fns.instance.fold_window(builder, folder, &calls),
@@ -134,13 +138,14 @@ impl KeyedLogic for NativeWindows {
                     _ => unreachable!("window steps have one or two functions"),
                 }
                 .map_err(|e| fns.fail(e))?;
-                if accs.len() != windows.len() {
-                    return Err(fns.fail(format!("returned {} results for {} windows", accs.len(), windows.len())));
-                }
-                for ((key, id), acc) in windows.into_iter().zip(accs) {
-                    match self.windows.get_mut(&key, id) {
-                        Some(slot) => *slot = Acc::Value(acc),
-                        None => self.windows.open_window(&key, id, Acc::Value(acc)),
+                let windows = slots.iter().flat_map(|slot| ids.iter().map(move |id| (*slot, *id)));
+                for ((slot, id), acc) in windows.zip(accs.iter()) {
+                    match self.windows.get_mut(slot, id) {
+                        Some(Acc::Value(held)) => {
+                            held.clear();
+                            held.extend_from_slice(acc);
+                        }
+                        _ => self.windows.open_window(slot, id, Acc::Value(acc.to_vec())),
                     }
                 }
             }

@@ -12,7 +12,8 @@ use crate::engine::Chain;
 use crate::error::{texts, StepError};
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
-use crate::wasm::{apply_stateless, call_stateless, instantiate, StatelessKind, StepInstance};
+use crate::native::chain_error;
+use crate::wasm::{Batch, StatelessKind, WasmChain};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -26,7 +27,8 @@ enum Kind {
 
 enum Code {
     Python(Py<PyAny>),
-    Wasm { instance: Box<StepInstance>, export: String, kind: StatelessKind },
+    /// Consecutive WASM steps sharing one call; `labels` are each one's step id and context.
+    Wasm { chain: WasmChain, labels: Vec<(String, String)> },
 }
 
 struct Stage {
@@ -44,7 +46,13 @@ pub struct PyChain {
 impl PyChain {
     /// Resolves each step's function (and instantiates WASM components for this worker).
     pub fn new(steps: &[Step], callables: &Callables) -> Result<Self, StepError> {
-        let stages = steps.iter().map(|step| stage(step, callables)).collect::<Result<_, StepError>>()?;
+        let mut stages: Vec<Stage> = Vec::new();
+        for step in steps {
+            if join_wasm_run(stages.last_mut(), step) {
+                continue;
+            }
+            stages.push(stage(step, callables)?);
+        }
         Ok(PyChain { stages })
     }
 
@@ -106,21 +114,60 @@ impl PyChain {
     fn run_wasm(&mut self, py: Python<'_>, at: usize, batch: Vec<Item>) -> Result<Vec<Item>, StepError> {
         let stage = &mut self.stages[at];
         let (step_id, context) = (stage.step_id.as_str(), stage.context.as_str());
-        let Code::Wasm { instance, export, kind } = &mut stage.code else { unreachable!("checked by the caller") };
-        let mut encoded = Vec::with_capacity(batch.len());
+        let Code::Wasm { chain, labels } = &mut stage.code else { unreachable!("checked by the caller") };
+        let mut encoded = Batch::with_capacity(batch.len(), 0);
         for item in &batch {
-            encoded.push(match item {
-                Item::Encoded(b) => b.clone(),
-                Item::Str(s) => crate::codec::encode_str(s),
-                Item::Py(p) => codec::encode(p.0.bind(py)).map_err(|e| StepError::wrong_type(step_id, context, e.value(py).to_string()))?,
-            });
+            match item {
+                Item::Encoded(b) => encoded.push(b),
+                Item::Str(s) => encoded.push_str(s),
+                Item::Py(p) => encoded.push(
+                    &codec::encode(p.0.bind(py)).map_err(|e| StepError::wrong_type(step_id, context, e.value(py).to_string()))?,
+                ),
+            }
         }
-        let (kind, export) = (*kind, export.as_str());
-        let output = py.detach(|| call_stateless(instance, kind, export, &encoded));
-        output
-            .and_then(|o| apply_stateless(batch, o))
-            .map_err(|e| StepError::message(step_id, context, e.to_string()))
+        // A lone filter or inspect keeps the Python objects it was given, as a Python
+        // step would; anything that produces items hands on what the component made.
+        match chain.kinds() {
+            [StatelessKind::Filter] => {
+                let kept = py.detach(|| chain.verdicts(&encoded)).map_err(|e| StepError::message(step_id, context, e.to_string()))?;
+                Ok(batch.into_iter().zip(kept).filter(|(_, keep)| *keep).map(|(item, _)| item).collect())
+            }
+            kinds => {
+                let only_looks = kinds == [StatelessKind::Inspect];
+                let produced = py.detach(|| chain.run(&encoded)).map_err(|f| {
+                    let labels: Vec<(&str, &str)> = labels.iter().map(|(id, c)| (id.as_str(), c.as_str())).collect();
+                    chain_error(&labels, f.stage, f.error.to_string())
+                })?;
+                Ok(match only_looks {
+                    true => batch,
+                    false => produced.iter().map(|b| Item::Encoded(b.to_vec())).collect(),
+                })
+            }
+        }
     }
+}
+
+/// Adds `step` to the WASM run `last` when it can share its call: same component and
+/// settings, and a run that produces items (a lone filter or inspect keeps Python objects,
+/// so it stays alone). `false`: the step starts a stage of its own.
+fn join_wasm_run(last: Option<&mut Stage>, step: &Step) -> bool {
+    let Some(Stage { code: Code::Wasm { chain, labels }, .. }) = last else { return false };
+    if matches!(chain.kinds()[0], StatelessKind::Filter | StatelessKind::Inspect) {
+        return false;
+    }
+    let (kind, role, f) = match step {
+        Step::Map { mapper, .. } => (StatelessKind::Map, "mapper", mapper),
+        Step::FlatMap { mapper, .. } => (StatelessKind::FlatMap, "mapper", mapper),
+        Step::Filter { predicate, .. } => (StatelessKind::Filter, "predicate", predicate),
+        Step::FilterMap { mapper, .. } => (StatelessKind::FilterMap, "mapper", mapper),
+        Step::Inspect { inspector, .. } => (StatelessKind::Inspect, "inspector", inspector),
+        _ => return false,
+    };
+    if chain.join(f, kind).is_err() {
+        return false;
+    }
+    labels.push((step.step_id().to_owned(), format!("{}, {role} `{}`", step.op(), f.label())));
+    true
 }
 
 fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
@@ -135,7 +182,7 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
     };
     let context = format!("{}, {role} `{}`", step.op(), f.label());
     let code = match f {
-        FnRef::Wasm { export, .. } => {
+        FnRef::Wasm { .. } => {
             let wasm_kind = match kind {
                 Kind::Map => StatelessKind::Map,
                 Kind::FlatMap => StatelessKind::FlatMap,
@@ -146,8 +193,8 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
                     return Err(StepError::message(step.step_id(), context, "inspect_epoch cannot run a WASM step"))
                 }
             };
-            let instance = instantiate(f).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
-            Code::Wasm { instance: Box::new(instance), export: export.clone(), kind: wasm_kind }
+            let chain = WasmChain::new(f, wasm_kind).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
+            Code::Wasm { chain, labels: vec![(step.step_id().to_owned(), context.clone())] }
         }
         _ => Code::Python(callables.resolve(step, f)?),
     };

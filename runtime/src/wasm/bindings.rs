@@ -6,4 +6,4 @@ wasmtime::component::bindgen!({
     world: "step-component",
 });
 
-pub use exports::bytewax::steps::steps::{Group, GroupResult, StepInfo, StepKind};
+pub use exports::bytewax::steps::steps::{Batch, ChainError, GroupResults, Groups, StepInfo, StepKind};

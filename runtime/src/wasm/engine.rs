@@ -35,6 +35,10 @@ fn build() -> Result<Engine, String> {
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     // Reserve only what the largest memory needs, so a pool of hundreds fits in address space.
     config.memory_reservation(POOL_MAX_MEMORY as u64);
+    // For profiling guests: `perf` then names guest functions instead of raw addresses.
+    if std::env::var_os("BYTEWAX_WASM_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if let Some(cache) = compile_cache() {
         config.cache(Some(cache));
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::{Group, GroupResult, StepComponent, StepInfo};
+use super::bindings::{Batch, ChainError, GroupResults, Groups, StepComponent, StepInfo};
 use super::component::LoadedComponent;
 use super::engine::{engine, EPOCH_TICK};
 use super::limits::WasmLimits;
@@ -49,6 +49,12 @@ impl fmt::Display for WasmCallError {
     }
 }
 
+/// How a call failed: the guest's own error value, or the host stopped it.
+enum Failed<E> {
+    Guest(E),
+    Host(WasmCallError),
+}
+
 /// A live instance with its own memory and limits. Not shared between workers.
 pub struct StepInstance {
     store: Store<StepState>,
@@ -80,11 +86,22 @@ impl StepInstance {
         &mut self,
         f: impl FnOnce(&StepComponent, &mut Store<StepState>) -> wasmtime::Result<Result<R, String>>,
     ) -> Result<R, WasmCallError> {
+        self.call_with(f).map_err(|failed| match failed {
+            Failed::Guest(msg) => WasmCallError::Guest(msg),
+            Failed::Host(e) => e,
+        })
+    }
+
+    /// Runs one call under the deadline, keeping the guest's own error as it came.
+    fn call_with<R, E>(
+        &mut self,
+        f: impl FnOnce(&StepComponent, &mut Store<StepState>) -> wasmtime::Result<Result<R, E>>,
+    ) -> Result<R, Failed<E>> {
         self.store.set_epoch_deadline(ticks(self.limits.deadline()));
         match f(&self.bindings, &mut self.store) {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(msg)) => Err(WasmCallError::Guest(msg)),
-            Err(e) => Err(self.classify(e)),
+            Ok(Err(guest)) => Err(Failed::Guest(guest)),
+            Err(e) => Err(Failed::Host(self.classify(e))),
         }
     }
 
@@ -107,57 +124,71 @@ impl StepInstance {
         self.call(|b, s| b.bytewax_steps_steps().call_describe(s).map(Ok))
     }
 
-    /// A `map` step over a batch.
-    pub fn map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_map(s, step, items))
+    /// Consecutive stateless steps `steps` over a batch, in one call. On failure, the
+    /// index of the step that failed, when the guest could tell.
+    pub fn chain(&mut self, steps: &[String], items: &Batch) -> Result<Batch, (Option<usize>, WasmCallError)> {
+        let out = self.call_with(|b, s| b.bytewax_steps_steps().call_chain(s, steps, items)).map_err(|failed| match failed {
+            Failed::Guest(ChainError { stage, message }) => (Some(stage as usize), WasmCallError::Guest(message)),
+            Failed::Host(e) => (None, e),
+        })?;
+        out.check("items").map_err(|e| (None, e))?;
+        Ok(out)
     }
 
-    /// A `flat_map` step over a batch.
-    pub fn flat_map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Vec<Vec<u8>>>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_flat_map(s, step, items))
-    }
-
-    /// A `filter` step over a batch.
-    pub fn filter(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<bool>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_filter(s, step, items))
-    }
-
-    /// A `filter_map` step over a batch.
-    pub fn filter_map(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_filter_map(s, step, items))
-    }
-
-    /// An `inspect` step over a batch.
-    pub fn inspect(&mut self, step: &str, items: &[Vec<u8>]) -> Result<(), WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_inspect(s, step, items))
+    /// A `filter` step's verdict per item.
+    pub fn filter(&mut self, step: &str, items: &Batch) -> Result<Vec<bool>, WasmCallError> {
+        let kept = self.call(|b, s| b.bytewax_steps_steps().call_filter(s, step, items))?;
+        same_length(kept, items.len())
     }
 
     /// `stateful_map` over groups of one key each.
-    pub fn stateful_map(&mut self, builder: &str, mapper: &str, groups: &[Group]) -> Result<Vec<GroupResult>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_stateful_map(s, builder, mapper, groups))
+    pub fn stateful_map(&mut self, builder: &str, mapper: &str, groups: &Groups) -> Result<GroupResults, WasmCallError> {
+        let results = self.call(|b, s| b.bytewax_steps_steps().call_stateful_map(s, builder, mapper, groups))?;
+        results.check(groups.len())?;
+        Ok(results)
     }
 
     /// `reduce` over groups of one key each.
-    pub fn reduce(&mut self, reducer: &str, is_complete: &str, groups: &[Group]) -> Result<Vec<GroupResult>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_reduce(s, reducer, is_complete, groups))
+    pub fn reduce(&mut self, reducer: &str, is_complete: &str, groups: &Groups) -> Result<GroupResults, WasmCallError> {
+        let results = self.call(|b, s| b.bytewax_steps_steps().call_reduce(s, reducer, is_complete, groups))?;
+        results.check(groups.len())?;
+        Ok(results)
     }
 
-    /// A window reduction over groups of one window each.
-    pub fn reduce_window(&mut self, reducer: &str, groups: &[Group]) -> Result<Vec<Vec<u8>>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_reduce_window(s, reducer, groups))
+    /// A window reduction over groups of one window each: one accumulator per group.
+    pub fn reduce_window(&mut self, reducer: &str, groups: &Groups) -> Result<Batch, WasmCallError> {
+        let accs = self.call(|b, s| b.bytewax_steps_steps().call_reduce_window(s, reducer, groups))?;
+        one_per_group(accs, groups.len())
     }
 
-    /// A window fold over groups of one window each.
-    pub fn fold_window(&mut self, builder: &str, folder: &str, groups: &[Group]) -> Result<Vec<Vec<u8>>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_fold_window(s, builder, folder, groups))
+    /// A window fold over groups of one window each: one accumulator per group.
+    pub fn fold_window(&mut self, builder: &str, folder: &str, groups: &Groups) -> Result<Batch, WasmCallError> {
+        let accs = self.call(|b, s| b.bytewax_steps_steps().call_fold_window(s, builder, folder, groups))?;
+        one_per_group(accs, groups.len())
     }
 
     /// Event times (ms since the Unix epoch) of a batch.
-    pub fn event_time(&mut self, step: &str, items: &[Vec<u8>]) -> Result<Vec<i64>, WasmCallError> {
-        self.call(|b, s| b.bytewax_steps_steps().call_event_time(s, step, items))
+    pub fn event_time(&mut self, step: &str, items: &Batch) -> Result<Vec<i64>, WasmCallError> {
+        let times = self.call(|b, s| b.bytewax_steps_steps().call_event_time(s, step, items))?;
+        same_length(times, items.len())
     }
 }
 
 fn ticks(ms: u64) -> u64 {
     (ms / EPOCH_TICK.as_millis().max(1) as u64).max(1)
+}
+
+fn same_length<T>(answers: Vec<T>, n: usize) -> Result<Vec<T>, WasmCallError> {
+    if answers.len() != n {
+        return Err(WasmCallError::Guest(format!("returned {} results for a batch of {n} items", answers.len())));
+    }
+    Ok(answers)
+}
+
+fn one_per_group(accs: Batch, groups: usize) -> Result<Batch, WasmCallError> {
+    accs.check("accumulators")?;
+    if accs.len() != groups {
+        return Err(WasmCallError::Guest(format!("returned {} results for {groups} windows", accs.len())));
+    }
+    Ok(accs)
 }

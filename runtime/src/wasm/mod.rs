@@ -5,6 +5,7 @@
 //! worker from a pooling allocator. Each instance has a memory cap and a per-call CPU
 //! deadline; a guest that traps, runs too long or grows too big fails its step, never the host.
 
+mod batch;
 mod bindings;
 mod component;
 mod engine;
@@ -13,11 +14,11 @@ mod limits;
 mod stateless;
 mod store;
 
-pub use bindings::{Group, GroupResult, StepInfo, StepKind};
+pub use bindings::{Batch, GroupResults, Groups, StepInfo, StepKind};
 pub use component::{load_component, LoadedComponent};
 pub use instance::{StepInstance, WasmCallError};
 pub use limits::{WasmLimits, DEFAULT_DEADLINE_MS, DEFAULT_MEMORY_MB};
-pub use stateless::{apply_stateless, apply_to_encoded, call_stateless, StatelessKind, StatelessOutput};
+pub use stateless::{ChainFailure, StatelessKind, WasmChain};
 
 /// A fresh instance of the WASM function `f`'s component for one step on one worker.
 /// `f` must be a `wasm` reference.

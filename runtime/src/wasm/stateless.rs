@@ -1,8 +1,8 @@
-//! Stateless WASM steps over a batch: one component call, then the results put back in
-//! place of the inputs (kept as they were where a step only keeps or looks).
+//! Stateless WASM steps: consecutive steps of one component fused into one `chain` call.
 
+use super::bindings::Batch;
 use super::instance::{StepInstance, WasmCallError};
-use crate::item::Item;
+use crate::plan::FnRef;
 
 /// Which stateless operator a WASM function serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,76 +19,73 @@ pub enum StatelessKind {
     Inspect,
 }
 
-/// What the component returned for a batch.
-pub enum StatelessOutput {
-    /// `map`
-    Mapped(Vec<Vec<u8>>),
-    /// `flat_map`
-    Flattened(Vec<Vec<Vec<u8>>>),
-    /// `filter`
-    Kept(Vec<bool>),
-    /// `filter_map`
-    Maybe(Vec<Option<Vec<u8>>>),
-    /// `inspect`
-    Seen,
+/// A run of consecutive stateless steps whose functions live in one component under the
+/// same limits and grants: one instance, entered once per batch for all of them.
+pub struct WasmChain {
+    instance: Box<StepInstance>,
+    /// The reference the run started with; later steps join only if they match it.
+    first: FnRef,
+    exports: Vec<String>,
+    kinds: Vec<StatelessKind>,
 }
 
-/// Calls `export` of `instance` as a `kind` step on the encoded batch.
-pub fn call_stateless(
-    instance: &mut StepInstance,
-    kind: StatelessKind,
-    export: &str,
-    encoded: &[Vec<u8>],
-) -> Result<StatelessOutput, WasmCallError> {
-    Ok(match kind {
-        StatelessKind::Map => StatelessOutput::Mapped(instance.map(export, encoded)?),
-        StatelessKind::FlatMap => StatelessOutput::Flattened(instance.flat_map(export, encoded)?),
-        StatelessKind::Filter => StatelessOutput::Kept(instance.filter(export, encoded)?),
-        StatelessKind::FilterMap => StatelessOutput::Maybe(instance.filter_map(export, encoded)?),
-        StatelessKind::Inspect => {
-            instance.inspect(export, encoded)?;
-            StatelessOutput::Seen
+/// Why a chain call failed: the error, and which of the run's steps it came from when the
+/// guest could tell (a trap or a deadline belongs to the whole call).
+#[derive(Debug)]
+pub struct ChainFailure {
+    /// The index of the failing step within the run, if known.
+    pub stage: Option<usize>,
+    /// What went wrong.
+    pub error: WasmCallError,
+}
+
+impl WasmChain {
+    /// Starts a run with the WASM function `f` as a `kind` step, instantiating its component.
+    pub fn new(f: &FnRef, kind: StatelessKind) -> Result<Self, WasmCallError> {
+        let FnRef::Wasm { export, .. } = f else {
+            return Err(WasmCallError::Setup("not a WASM function".into()));
+        };
+        let instance = Box::new(super::instantiate(f)?);
+        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind] })
+    }
+
+    /// Adds the next step, if its function can share this run's instance; gives it back if not.
+    pub fn join<'f>(&mut self, f: &'f FnRef, kind: StatelessKind) -> Result<(), &'f FnRef> {
+        match (&self.first, f) {
+            (
+                FnRef::Wasm { component, limits, grants, .. },
+                FnRef::Wasm { component: c, limits: l, grants: g, export },
+            ) if component == c && limits == l && grants == g => {
+                self.exports.push(export.clone());
+                self.kinds.push(kind);
+                Ok(())
+            }
+            _ => Err(f),
         }
-    })
-}
+    }
 
-/// Like [`apply_stateless`], for a batch that is already encoded (no Python objects to keep).
-pub fn apply_to_encoded(inputs: Vec<Vec<u8>>, output: StatelessOutput) -> Result<Vec<Vec<u8>>, WasmCallError> {
-    let n = inputs.len();
-    let wrong = |got: usize| WasmCallError::Guest(format!("returned {got} results for a batch of {n} items"));
-    Ok(match output {
-        StatelessOutput::Mapped(v) if v.len() == n => v,
-        StatelessOutput::Flattened(v) if v.len() == n => v.into_iter().flatten().collect(),
-        StatelessOutput::Kept(v) if v.len() == n => inputs.into_iter().zip(v).filter(|(_, keep)| *keep).map(|(i, _)| i).collect(),
-        StatelessOutput::Maybe(v) if v.len() == n => v.into_iter().flatten().collect(),
-        StatelessOutput::Seen => inputs,
-        other => return Err(wrong(other.len())),
-    })
-}
+    /// How many steps the run holds.
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
 
-/// Combines a batch of `inputs` with what the component returned for them.
-pub fn apply_stateless(inputs: Vec<Item>, output: StatelessOutput) -> Result<Vec<Item>, WasmCallError> {
-    let n = inputs.len();
-    let wrong = |got: usize| WasmCallError::Guest(format!("returned {got} results for a batch of {n} items"));
-    Ok(match output {
-        StatelessOutput::Mapped(v) if v.len() == n => v.into_iter().map(Item::Encoded).collect(),
-        StatelessOutput::Flattened(v) if v.len() == n => v.into_iter().flatten().map(Item::Encoded).collect(),
-        StatelessOutput::Kept(v) if v.len() == n => inputs.into_iter().zip(v).filter(|(_, keep)| *keep).map(|(i, _)| i).collect(),
-        StatelessOutput::Maybe(v) if v.len() == n => v.into_iter().flatten().map(Item::Encoded).collect(),
-        StatelessOutput::Seen => inputs,
-        other => return Err(wrong(other.len())),
-    })
-}
+    /// Whether the run holds no steps (never, once built).
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
 
-impl StatelessOutput {
-    /// How many results the component gave (one per input when it behaves).
-    fn len(&self) -> usize {
-        match self {
-            StatelessOutput::Mapped(v) => v.len(),
-            StatelessOutput::Flattened(v) => v.len(),
-            StatelessOutput::Kept(v) => v.len(),
-            StatelessOutput::Maybe(v) => v.len(),
-            StatelessOutput::Seen => 0,
-        }
+    /// The kind of each step, in order.
+    pub fn kinds(&self) -> &[StatelessKind] {
+        &self.kinds
+    }
+
+    /// Runs every step of the run over `items`; returns what the last one produced.
+    pub fn run(&mut self, items: &Batch) -> Result<Batch, ChainFailure> {
+        self.instance.chain(&self.exports, items).map_err(|(stage, error)| ChainFailure { stage, error })
+    }
+
+    /// A single `filter` step's verdict per item, for hosts that keep their own items.
+    pub fn verdicts(&mut self, items: &Batch) -> Result<Vec<bool>, WasmCallError> {
+        self.instance.filter(&self.exports[0], items)
     }
 }

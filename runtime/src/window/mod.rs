@@ -4,7 +4,7 @@
 mod set;
 mod windower;
 
-pub use set::WindowSet;
+pub use set::{KeySlot, WindowSet};
 
 use crate::error::StepError;
 use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};

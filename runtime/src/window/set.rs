@@ -8,19 +8,67 @@ use foldhash::fast::RandomState;
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
 
+/// A key's place in a [`WindowSet`]: stable while the key has open windows, so a host can
+/// look a key up once per batch and reach its windows again without hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeySlot(u32);
+
+impl KeySlot {
+    /// The slot's index, for hosts that keep per-slot scratch data in a vector.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+struct Slot<A> {
+    key: String,
+    // Bumped when the slot is freed, so timers set for its previous key are ignored.
+    generation: u32,
+    // A key rarely has more than a couple of open windows: a short vector beats a map.
+    windows: Vec<(WindowId, A)>,
+}
+
 /// Open windows per key, each with an accumulator `A`.
 pub struct WindowSet<A> {
     windower: GridWindower,
-    // A key rarely has more than a couple of open windows: a short vector beats a map.
-    open: HashMap<String, Vec<(WindowId, A)>, RandomState>,
-    // Windows closing at the same instant (all of one tumbling period) share an entry.
-    timers: BTreeMap<Millis, Vec<(String, WindowId)>>,
+    index: HashMap<String, KeySlot, RandomState>,
+    slots: Vec<Slot<A>>,
+    free: Vec<KeySlot>,
+    // Windows closing at the same instant (all of one tumbling period) share an entry;
+    // entries name slots, not keys, so opening a window copies no string.
+    timers: BTreeMap<Millis, Vec<(KeySlot, u32, WindowId)>>,
 }
 
 impl<A> WindowSet<A> {
     /// An empty set over `windower`'s grid.
     pub fn new(windower: GridWindower) -> Self {
-        WindowSet { windower, open: HashMap::default(), timers: BTreeMap::new() }
+        WindowSet { windower, index: HashMap::default(), slots: Vec::new(), free: Vec::new(), timers: BTreeMap::new() }
+    }
+
+    /// The slot of `key`, made if the key has none. A slot without open windows is given
+    /// back when windows close, so take slots only for keys about to get a window.
+    pub fn slot(&mut self, key: &str) -> KeySlot {
+        if let Some(&slot) = self.index.get(key) {
+            return slot;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot.index()].key.clear();
+                self.slots[slot.index()].key.push_str(key);
+                slot
+            }
+            None => {
+                self.slots.push(Slot { key: key.to_owned(), generation: 0, windows: Vec::new() });
+                KeySlot(self.slots.len() as u32 - 1)
+            }
+        };
+        self.index.insert(key.to_owned(), slot);
+        slot
+    }
+
+    /// How many slots exist (the bound of [`KeySlot::index`]).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     /// Adds an item of `key` at time `t` to each of its windows that is not late
@@ -35,42 +83,51 @@ impl<A> WindowSet<A> {
         mut fold: impl FnMut(Option<&mut A>) -> Result<Option<A>, E>,
     ) -> Result<usize, E> {
         let mut late = 0;
+        let mut slot = None;
         for id in self.windower.windows_for(t) {
-            let close = self.windower.close_time(id);
-            if close < watermark {
+            if self.windower.close_time(id) < watermark {
                 late += 1;
                 continue;
             }
-            let windows = match self.open.get_mut(key) {
-                Some(w) => w,
-                None => self.open.entry(key.to_owned()).or_default(),
-            };
-            match windows.iter_mut().find(|(w, _)| *w == id) {
-                Some((_, acc)) => {
+            let slot = *slot.get_or_insert_with(|| self.slot(key));
+            match self.get_mut(slot, id) {
+                Some(acc) => {
                     fold(Some(acc))?;
                 }
                 None => {
                     if let Some(acc) = fold(None)? {
-                        windows.push((id, acc));
-                        self.timers.entry(close).or_default().push((key.to_owned(), id));
+                        self.open_window(slot, id, acc);
                     }
                 }
             }
         }
+        if let Some(slot) = slot {
+            self.release_if_empty(slot);
+        }
         Ok(late)
     }
 
-    /// The accumulator of an open window, if it is open.
-    pub fn get_mut(&mut self, key: &str, id: WindowId) -> Option<&mut A> {
-        self.open.get_mut(key)?.iter_mut().find(|(w, _)| *w == id).map(|(_, a)| a)
+    /// The accumulator of window `id` of the key in `slot`, if that window is open.
+    pub fn get_mut(&mut self, slot: KeySlot, id: WindowId) -> Option<&mut A> {
+        self.slots[slot.index()].windows.iter_mut().find(|(w, _)| *w == id).map(|(_, a)| a)
     }
 
-    /// Opens window `id` of `key` with its first accumulator (for hosts that fold whole
-    /// groups at once rather than item by item).
-    pub fn open_window(&mut self, key: &str, id: WindowId, acc: A) {
+    /// Opens window `id` of the key in `slot` with its first accumulator.
+    pub fn open_window(&mut self, slot: KeySlot, id: WindowId, acc: A) {
         let close = self.windower.close_time(id);
-        self.open.entry(key.to_owned()).or_default().push((id, acc));
-        self.timers.entry(close).or_default().push((key.to_owned(), id));
+        let entry = &mut self.slots[slot.index()];
+        entry.windows.push((id, acc));
+        self.timers.entry(close).or_default().push((slot, entry.generation, id));
+    }
+
+    /// Gives a slot back if its key has no open window (a host took it, then opened none).
+    pub fn release_if_empty(&mut self, slot: KeySlot) {
+        let entry = &mut self.slots[slot.index()];
+        if entry.windows.is_empty() {
+            self.index.remove(entry.key.as_str());
+            entry.generation = entry.generation.wrapping_add(1);
+            self.free.push(slot);
+        }
     }
 
     /// Closes every window whose close time is before `watermark`, earliest first.
@@ -79,15 +136,16 @@ impl<A> WindowSet<A> {
             if *entry.key() >= watermark {
                 break;
             }
-            for (key, id) in entry.remove() {
-                let Some(windows) = self.open.get_mut(&key) else { continue };
-                if let Some(pos) = windows.iter().position(|(w, _)| *w == id) {
-                    let (_, acc) = windows.swap_remove(pos);
-                    emit(&key, id, acc);
+            for (slot, generation, id) in entry.remove() {
+                let entry = &mut self.slots[slot.index()];
+                if entry.generation != generation {
+                    continue;
                 }
-                if windows.is_empty() {
-                    self.open.remove(&key);
+                if let Some(pos) = entry.windows.iter().position(|(w, _)| *w == id) {
+                    let (_, acc) = entry.windows.swap_remove(pos);
+                    emit(&entry.key, id, acc);
                 }
+                self.release_if_empty(slot);
             }
         }
     }
@@ -160,5 +218,24 @@ mod tests {
         let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
         assert_eq!(add(&mut set, "a", 3, 50, 1), 1);
         assert_eq!(set.next_close(), None);
+        assert_eq!(set.slot_count(), 0);
+    }
+
+    #[test]
+    fn a_reused_slot_ignores_the_timers_of_its_previous_key() {
+        let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
+        add(&mut set, "a", 1, 0, 1);
+        let mut out = Vec::new();
+        set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
+        // "b" takes the slot "a" had; a stale timer for that slot must not close b's window.
+        add(&mut set, "b", 25, 0, 2);
+        let slot = set.slot("b");
+        set.open_window(slot, 0, 99);
+        set.timers.entry(5).or_default().push((slot, 0, 2));
+        set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
+        assert_eq!(out, [("a".to_owned(), 0, 1), ("b".to_owned(), 0, 99)]);
+        assert_eq!(set.slot_count(), 1);
+        set.close_all(|k, id, acc| out.push((k.to_owned(), id, acc)));
+        assert_eq!(out.last(), Some(&("b".to_owned(), 2, 2)));
     }
 }

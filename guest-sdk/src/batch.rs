@@ -1,0 +1,112 @@
+//! Reading and writing the flat [`Batch`] the host and the component exchange.
+
+use serde::Serialize;
+
+use crate::codec;
+use crate::wit::Batch;
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch {
+            data: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// How many items it holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether it holds no items.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Item `i`'s bytes.
+    pub fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.data[start..self.ends[i] as usize]
+    }
+
+    /// The items in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Appends an item that is already encoded (an empty one stands for "none" where the
+    /// WIT allows it).
+    pub fn push(&mut self, item: &[u8]) {
+        self.data.extend_from_slice(item);
+        self.close_item();
+    }
+
+    /// Encodes `value` straight onto the end of the batch; on failure the batch is unchanged.
+    pub fn push_value<T: Serialize + ?Sized>(&mut self, step: &str, value: &T) -> Result<(), String> {
+        let start = self.data.len();
+        match codec::encode_into(&mut self.data, value) {
+            Ok(()) => {
+                self.close_item();
+                Ok(())
+            }
+            Err(reason) => {
+                self.data.truncate(start);
+                Err(format!("step `{step}`: {reason}"))
+            }
+        }
+    }
+
+    /// Empties the batch, keeping its buffers for reuse.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+    }
+
+    fn close_item(&mut self) {
+        self.ends.push(self.data.len() as u32);
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::new()
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for Batch {
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
+        let mut batch = Batch::new();
+        iter.into_iter().for_each(|item| batch.push(item));
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_come_back_in_order_including_empty_ones() {
+        let batch: Batch = [&b"ab"[..], b"", b"c"].into_iter().collect();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.iter().collect::<Vec<_>>(), [&b"ab"[..], b"", b"c"]);
+        assert_eq!(batch.ends, [2, 2, 3]);
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_encoded_leaves_the_batch_as_it_was() {
+        struct Bad;
+        impl Serialize for Bad {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let mut batch = Batch::new();
+        batch.push_value("s", &1i64).unwrap();
+        let err = batch.push_value("s", &Bad).unwrap_err();
+        assert!(err.starts_with("step `s`:"), "{err}");
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch.data.len(), 1);
+    }
+}
