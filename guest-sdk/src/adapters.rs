@@ -32,8 +32,7 @@ where
     O::Ok: Serialize,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
-        let input = codec::decode(step, item)?;
-        let value = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        let value = O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))?;
         out.push_value(step, &value)
     }
 }
@@ -54,8 +53,7 @@ where
     <O::Ok as IntoIterator>::Item: Serialize,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
-        let input = codec::decode(step, item)?;
-        let values = O::into_result(self.f.call(input)).map_err(|e| failed(step, e))?;
+        let values = O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))?;
         values
             .into_iter()
             .try_for_each(|value| out.push_value(step, &value))
@@ -77,8 +75,7 @@ where
     T: Serialize,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
-        let input = codec::decode(step, item)?;
-        match O::into_result(self.f.call(input)).map_err(|e| failed(step, e))? {
+        match O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))? {
             Some(value) => out.push_value(step, &value),
             None => Ok(()),
         }
@@ -99,8 +96,7 @@ where
     O: Output<F::Ret, Ok = R>,
 {
     fn run(&self, step: &str, item: &[u8], _out: &mut Batch) -> Result<R, String> {
-        let input = codec::decode(step, item)?;
-        O::into_result(self.f.call(input)).map_err(|e| failed(step, e))
+        O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))
     }
 }
 

@@ -9,6 +9,8 @@ use std::fmt::Display;
 
 use serde::de::DeserializeOwned;
 
+use crate::codec;
+
 /// A step function of one item.
 pub trait OneArg: Sync + 'static {
     /// The item type, decoded from the codec.
@@ -20,6 +22,10 @@ pub trait OneArg: Sync + 'static {
     /// Calls the function with a borrowed item, when it takes one by reference;
     /// lets `is_complete` look at an accumulator without copying it.
     fn call_borrowed(&self, input: &Self::In) -> Option<Self::Ret>;
+    /// Decodes an encoded item and calls the function with it.
+    fn call_encoded(&self, step: &str, item: &[u8]) -> Result<Self::Ret, String> {
+        Ok(self.call(codec::decode(step, item)?))
+    }
 }
 
 /// A function `fn(T) -> R`.
@@ -71,6 +77,10 @@ pub struct BySlice<T, R> {
 impl<R: 'static> OneArg for ByStr<R> {
     type In = String;
     type Ret = R;
+    // The text is borrowed straight from the item's bytes: no `String` per item.
+    fn call_encoded(&self, step: &str, item: &[u8]) -> Result<R, String> {
+        Ok((self.f)(codec::decode_borrowed::<&str>(step, item)?))
+    }
     fn call(&self, input: String) -> R {
         (self.f)(&input)
     }

@@ -22,6 +22,16 @@ pub fn decode<T: DeserializeOwned>(step: &str, bytes: &[u8]) -> Result<T, String
     })
 }
 
+/// Decodes one item as a `T` that may borrow from `bytes` (a `&str`, say).
+pub fn decode_borrowed<'a, T: serde::Deserialize<'a>>(step: &str, bytes: &'a [u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|err| {
+        format!(
+            "step `{step}`: cannot decode an item as `{}`: {err}",
+            short_type_name::<T>()
+        )
+    })
+}
+
 /// Encodes without knowing which step asked; callers add the step to the message.
 pub(crate) fn encode_unnamed<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
     rmp_serde::to_vec_named(value)
