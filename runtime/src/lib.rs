@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod engine;
 pub mod error;
 pub mod item;
+pub mod log;
 pub mod native;
 pub mod plan;
 pub mod wasm;

@@ -51,6 +51,18 @@ pub fn flat_map(name: &str, item: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// The builtin event-time getter `name` (`millis`: the item is milliseconds since the
+/// Unix epoch, UTC, as an integer).
+pub fn event_time(name: &str, item: &[u8]) -> Result<i64, String> {
+    match name {
+        "millis" => match decode(item)? {
+            Value::Integer(i) => i.as_i64().ok_or_else(|| format!("builtin millis: {i} is out of range")),
+            _ => Err(format!("builtin millis needs an integer (milliseconds since the Unix epoch); got `{}`", render_python(item))),
+        },
+        other => Err(format!("builtin {other} is not an event-time getter")),
+    }
+}
+
 /// Reducer builtins: `add` (numbers, strings, lists).
 pub fn reduce(name: &str, acc: &[u8], value: &[u8]) -> Result<Vec<u8>, String> {
     if name != "add" {

@@ -1,42 +1,65 @@
-//! Windowing steps without Python: accumulators are encoded items, folded by a WASM
-//! component once per batch (grouped by key and window) or by the builtin `add`.
+//! Windowing steps without Python. Accumulators are encoded items; a WASM reducer or
+//! folder is called once per batch with every window's share of it, the builtin `add`
+//! item by item. Session windows, which can merge, keep their values until they close
+//! and are folded then, so a merge never has to combine two accumulators.
 
 use std::time::Instant;
 
-
 use super::builtin;
-use super::grouping::SlotGrouping;
+use super::chain::encoded;
+use super::grouping::WindowGrouping;
 use super::keyed::WasmFns;
 use crate::codec::encode_pair;
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
-use crate::plan::{FnRef, Step};
-use crate::wasm::Groups;
-use crate::window::{now_millis, system_clock_windower, wake_to_close, Millis, WindowId, WindowSet};
+use crate::plan::{ClockSpec, FnRef, Step};
+use crate::wasm::{Batch, Groups, StepInstance};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowSet};
 
 enum Fold {
     WasmReduce(WasmFns),
     WasmFold(WasmFns),
-    BuiltinReduce { name: String, step_id: String, context: String },
+    BuiltinReduce { name: String, context: String },
     Collect,
 }
 
-/// A window's accumulator: an encoded value, or (for `collect_window`) the values with times.
-enum Acc {
-    Value(Vec<u8>),
-    Collected(Vec<(Millis, Vec<u8>)>),
+/// Where item times come from.
+enum Timer {
+    System,
+    Wasm { instance: Box<StepInstance>, export: String, context: String },
+    Builtin { name: String, context: String },
 }
 
-/// A windowing step over the system clock on one worker.
+/// A value kept with its time and arrival number, until its window closes.
+struct Kept {
+    t: Millis,
+    seq: u64,
+    value: Vec<u8>,
+}
+
+/// A window's accumulator: an encoded value, or the values themselves (collect_window,
+/// and every session window).
+enum Acc {
+    Value(Vec<u8>),
+    Kept(Vec<Kept>),
+}
+
+/// A windowing step on one worker.
 pub struct NativeWindows {
+    step_id: String,
     fold: Fold,
+    timer: Timer,
     windows: WindowSet<Acc>,
-    grouping: SlotGrouping,
+    late: LateLog,
+    // Values stay until the window closes (see the module doc).
+    keeps_values: bool,
+    seq: u64,
+    grouping: WindowGrouping,
 }
 
 impl NativeWindows {
-    /// For a windowing step; event-time clocks and session windows come later.
+    /// For a windowing step.
     pub fn new(step: &Step) -> Result<Self, StepError> {
         let (clock, window, fold) = match step {
             Step::ReduceWindow { clock, window, reducer, .. } => (clock, window, reducer_fold(step, reducer)?),
@@ -46,125 +69,211 @@ impl NativeWindows {
             Step::CollectWindow { clock, window, .. } => (clock, window, Fold::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
-        let windower = system_clock_windower(step, clock, window)?;
-        Ok(NativeWindows { fold, windows: WindowSet::new(windower), grouping: SlotGrouping::default() })
+        let (clock_kind, shape) = windowing(step, clock, window)?;
+        let keeps_values = matches!(fold, Fold::Collect) || matches!(shape, Shape::Session { .. });
+        Ok(NativeWindows {
+            step_id: step.step_id().to_owned(),
+            fold,
+            timer: timer(step, clock)?,
+            windows: WindowSet::new(clock_kind, shape),
+            late: LateLog::default(),
+            keeps_values,
+            seq: 0,
+            grouping: WindowGrouping::default(),
+        })
     }
 
-    fn emit_closed(&mut self, watermark: Millis, out: &mut Vec<Item>) {
-        self.windows.close_before(watermark, |key, _id, acc| {
-            let value = match acc {
-                Acc::Value(v) => v,
-                Acc::Collected(mut values) => {
-                    values.sort_by_key(|(t, _)| *t);
-                    let mut list = Vec::new();
-                    rmp::encode::write_array_len(&mut list, values.len() as u32).expect("writing to a Vec cannot fail");
-                    values.iter().for_each(|(_, v)| list.extend_from_slice(v));
-                    list
+    fn times(&mut self, values: &[Vec<u8>], now: Millis) -> Result<Vec<Millis>, StepError> {
+        Ok(match &mut self.timer {
+            Timer::System => vec![now; values.len()],
+            Timer::Wasm { instance, export, context } => {
+                let batch = values.iter().fold(Batch::with_capacity(values.len(), 0), |mut b, v| {
+                    b.push(v);
+                    b
+                });
+                instance.event_time(export, &batch).map_err(|e| StepError::message(&self.step_id, context.as_str(), e.to_string()))?
+            }
+            Timer::Builtin { name, context } => values
+                .iter()
+                .map(|v| builtin::event_time(name, v))
+                .collect::<Result<_, _>>()
+                .map_err(|m| StepError::message(&self.step_id, context.as_str(), m))?,
+        })
+    }
+
+    /// Folds the batch's values into the windows the grouping put them in.
+    fn fold_in(&mut self, values: &[Vec<u8>], times: &[Millis]) -> Result<(), StepError> {
+        if self.keeps_values {
+            for ((slot, id), v) in self.grouping.arrivals() {
+                let kept = Kept { t: times[v], seq: self.seq + v as u64, value: values[v].clone() };
+                match self.windows.get_mut(slot, id) {
+                    Some(Acc::Kept(list)) => list.push(kept),
+                    _ => self.windows.set(slot, id, Acc::Kept(vec![kept])),
                 }
-            };
-            out.push(Item::Encoded(encode_pair(key, &value)));
-        });
+            }
+            self.seq += values.len() as u64;
+            return Ok(());
+        }
+        match &mut self.fold {
+            Fold::BuiltinReduce { name, context } => {
+                for ((slot, id), v) in self.grouping.arrivals() {
+                    let next = match self.windows.get_mut(slot, id) {
+                        Some(Acc::Value(acc)) => builtin::reduce(name, acc, &values[v]).map_err(|m| StepError::message(&self.step_id, context.as_str(), m))?,
+                        _ => values[v].clone(),
+                    };
+                    self.windows.set(slot, id, Acc::Value(next));
+                }
+            }
+            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
+                let windows = &self.windows;
+                let groups = self.grouping.groups(values, |(slot, id)| match windows.get(slot, id) {
+                    Some(Acc::Value(acc)) => Some(acc.as_slice()),
+                    _ => None,
+                });
+                let accs = call_fold(fns, &groups)?;
+                for (&(slot, id), acc) in self.grouping.windows().iter().zip(accs.iter()) {
+                    match self.windows.get_mut(slot, id) {
+                        Some(Acc::Value(held)) => {
+                            held.clear();
+                            held.extend_from_slice(acc);
+                        }
+                        _ => self.windows.set(slot, id, Acc::Value(acc.to_vec())),
+                    }
+                }
+            }
+            Fold::Collect => unreachable!("collect_window keeps its values"),
+        }
+        Ok(())
+    }
+
+    /// Turns closed windows into `(key, result)` items: kept values are folded now (in
+    /// arrival order) or, for collect_window, listed by time.
+    fn finish(&mut self, closed: Vec<(String, Acc)>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let mut pending: Vec<(String, Vec<Kept>)> = Vec::new();
+        for (key, acc) in closed {
+            match acc {
+                Acc::Value(v) => out.push(Item::Encoded(encode_pair(&key, &v))),
+                Acc::Kept(mut kept) if matches!(self.fold, Fold::Collect) => {
+                    kept.sort_by_key(|k| (k.t, k.seq));
+                    let mut list = Vec::new();
+                    rmp::encode::write_array_len(&mut list, kept.len() as u32).expect("writing to a Vec cannot fail");
+                    kept.iter().for_each(|k| list.extend_from_slice(&k.value));
+                    out.push(Item::Encoded(encode_pair(&key, &list)));
+                }
+                Acc::Kept(mut kept) => {
+                    kept.sort_by_key(|k| k.seq);
+                    pending.push((key, kept));
+                }
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        match &mut self.fold {
+            Fold::BuiltinReduce { name, context } => {
+                for (key, kept) in pending {
+                    let mut values = kept.into_iter().map(|k| k.value);
+                    let first = values.next().expect("a window has a value");
+                    let acc = values
+                        .try_fold(first, |acc, v| builtin::reduce(name, &acc, &v))
+                        .map_err(|m| StepError::message(&self.step_id, context.as_str(), m))?;
+                    out.push(Item::Encoded(encode_pair(&key, &acc)));
+                }
+            }
+            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
+                let mut groups = Groups::new();
+                for (_, kept) in &pending {
+                    groups.push(None, kept.iter().map(|k| k.value.as_slice()));
+                }
+                let accs = call_fold(fns, &groups)?;
+                for ((key, _), acc) in pending.iter().zip(accs.iter()) {
+                    out.push(Item::Encoded(encode_pair(key, acc)));
+                }
+            }
+            Fold::Collect => unreachable!("listed above"),
+        }
+        Ok(())
+    }
+}
+
+/// A folder step names its builder and folder; a reducer step only the reducer.
+fn call_fold(fns: &mut WasmFns, groups: &Groups) -> Result<Batch, StepError> {
+    match fns.names.as_slice() {
+        [builder, folder] => fns.instance.fold_window(builder, folder, groups),
+        [reducer] => fns.instance.reduce_window(reducer, groups),
+        _ => unreachable!("window steps have one or two functions"),
+    }
+    .map_err(|e| fns.fail(e))
+}
+
+fn merge_kept(into: &mut Acc, from: Acc) {
+    if let (Acc::Kept(list), Acc::Kept(more)) = (into, from) {
+        list.extend(more);
     }
 }
 
 fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Fold, StepError> {
     Ok(match reducer {
-        FnRef::Builtin { name } => Fold::BuiltinReduce {
-            name: name.clone(),
-            step_id: step.step_id().to_owned(),
-            context: format!("{}, reducer `{}`", step.op(), reducer.label()),
-        },
+        FnRef::Builtin { name } => Fold::BuiltinReduce { name: name.clone(), context: format!("{}, reducer `{}`", step.op(), reducer.label()) },
         _ => Fold::WasmReduce(WasmFns::new(step, &[reducer])?),
+    })
+}
+
+fn timer(step: &Step, clock: &ClockSpec) -> Result<Timer, StepError> {
+    let ClockSpec::Event { dt_getter, .. } = clock else { return Ok(Timer::System) };
+    let context = format!("{}, dt_getter `{}`", step.op(), dt_getter.label());
+    Ok(match dt_getter {
+        FnRef::Wasm { export, .. } => Timer::Wasm {
+            instance: Box::new(crate::wasm::instantiate(dt_getter).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?),
+            export: export.clone(),
+            context,
+        },
+        FnRef::Builtin { name } => Timer::Builtin { name: name.clone(), context },
+        FnRef::Python { .. } => return Err(super::python_step(step)),
     })
 }
 
 impl KeyedLogic for NativeWindows {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let now = now_millis();
-        // On the system clock every item of a batch has the same time, hence the same
-        // windows: group by key once (one hash lookup per item, for its slot), then give
-        // each group to each open window.
-        let windower = *self.windows.windower();
-        let ids: Vec<WindowId> = windower.windows_for(now).filter(|id| windower.close_time(*id) >= now).collect();
-        if ids.is_empty() {
-            items.clear();
-        }
-        let (slots, values) = self.grouping.group(&mut self.windows, items);
-        match &mut self.fold {
-            Fold::Collect => {
-                for (g, &slot) in slots.iter().enumerate() {
-                    for &id in &ids {
-                        let timed = values.group(g).map(|v| (now, v.to_vec()));
-                        match self.windows.get_mut(slot, id) {
-                            Some(Acc::Collected(list)) => list.extend(timed),
-                            _ => self.windows.open_window(slot, id, Acc::Collected(timed.collect())),
-                        }
-                    }
-                }
-            }
-            Fold::BuiltinReduce { name, step_id, context } => {
-                for (g, &slot) in slots.iter().enumerate() {
-                    for &id in &ids {
-                        let mut group = values.group(g);
-                        let mut acc = match self.windows.get_mut(slot, id) {
-                            Some(Acc::Value(a)) => std::mem::take(a),
-                            _ => group.next().expect("groups are never empty").to_vec(),
-                        };
-                        for v in group {
-                            acc = builtin::reduce(name, &acc, v).map_err(|m| StepError::message(step_id, context.as_str(), m))?;
-                        }
-                        match self.windows.get_mut(slot, id) {
-                            Some(held) => *held = Acc::Value(acc),
-                            None => self.windows.open_window(slot, id, Acc::Value(acc)),
-                        }
-                    }
-                }
-            }
-            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
-                let mut calls = Groups::new();
-                for (g, &slot) in slots.iter().enumerate() {
-                    for &id in &ids {
-                        let state = match self.windows.get_mut(slot, id) {
-                            Some(Acc::Value(a)) => Some(a.as_slice()),
-                            _ => None,
-                        };
-                        calls.push(state, values.group(g));
-                    }
-                }
-                // A folder step names its builder and folder; a reducer step only the reducer.
-                let accs = match fns.names.as_slice() {
-                    [builder, folder] => fns.instance.fold_window(builder, folder, &calls),
-                    [reducer] => fns.instance.reduce_window(reducer, &calls),
-                    _ => unreachable!("window steps have one or two functions"),
-                }
-                .map_err(|e| fns.fail(e))?;
-                let windows = slots.iter().flat_map(|slot| ids.iter().map(move |id| (*slot, *id)));
-                for ((slot, id), acc) in windows.zip(accs.iter()) {
-                    match self.windows.get_mut(slot, id) {
-                        Some(Acc::Value(held)) => {
-                            held.clear();
-                            held.extend_from_slice(acc);
-                        }
-                        _ => self.windows.open_window(slot, id, Acc::Value(acc.to_vec())),
-                    }
-                }
+        let (keys, values): (Vec<String>, Vec<Vec<u8>>) = items.drain(..).map(|i| (i.key, encoded(i.value))).unzip();
+        let times = self.times(&values, now)?;
+        let shape = self.windows.shape();
+        self.grouping.clear();
+        let mut ids = Vec::new();
+        let mut touched: Vec<KeySlot> = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            ids.clear();
+            let placed = self.windows.place(key, times[i], now, &mut ids, merge_kept);
+            self.late.note(&self.step_id, shape, key, times[i], &placed);
+            touched.push(placed.slot);
+            for &id in &ids {
+                self.grouping.add((placed.slot, id), i);
             }
         }
-        self.emit_closed(now, out);
-        Ok(())
+        self.fold_in(&values, &times)?;
+        touched.sort_unstable();
+        touched.dedup();
+        let mut closed = Vec::new();
+        for slot in touched {
+            self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
+        }
+        self.finish(closed, out)
     }
 
     fn on_wake(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
-        self.emit_closed(now_millis(), out);
-        Ok(())
+        let mut closed = Vec::new();
+        self.windows.wake(now_millis(), |key, _, acc| closed.push((key.to_owned(), acc)));
+        self.finish(closed, out)
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        self.windows.next_close().map(wake_to_close)
+        self.windows.next_wake().map(instant_at)
     }
 
     fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
-        self.emit_closed(Millis::MAX, out);
-        Ok(())
+        let mut closed = Vec::new();
+        self.windows.close_all(|key, _, acc| closed.push((key.to_owned(), acc)));
+        self.finish(closed, out)
     }
 }

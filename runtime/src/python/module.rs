@@ -54,5 +54,19 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_main, m)?)?;
     m.add_function(wrap_pyfunction!(validate_plan, m)?)?;
     m.add("PLAN_VERSION", crate::plan::PLAN_VERSION)?;
+    crate::log::set_warning_handler(warn_through_logging);
     Ok(())
+}
+
+/// Engine warnings go to the `bytewax` logger, where Python users configure logging.
+fn warn_through_logging(message: &str) {
+    Python::attach(|py| {
+        let logged = py
+            .import("logging")
+            .and_then(|logging| logging.call_method1("getLogger", ("bytewax",)))
+            .and_then(|logger| logger.call_method1("warning", (message,)));
+        if logged.is_err() {
+            eprintln!("bytewax: warning: {message}");
+        }
+    });
 }

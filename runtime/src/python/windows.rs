@@ -1,20 +1,24 @@
-//! Windowing steps with Python reducers: `reduce_window`, `fold_window`, `collect_window`.
-//! Window assignment, timers and closing are Rust ([`crate::window`]); Python only folds.
+//! Windowing steps with Python functions: `reduce_window`, `fold_window`, `collect_window`.
+//! Clocks, window assignment, timers and closing are Rust ([`crate::window`]); Python is
+//! called for the `dt_getter` (unless it is WASM), the reducer, builder and folder.
 
 use std::time::Instant;
 
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDateTime, PyDelta, PyDeltaAccess, PyList};
 
-use super::error::user_error;
+use super::codec;
+use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::into_py;
 use super::keyed::{ctx, pair_item};
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
-use crate::plan::Step;
-use crate::window::{now_millis, system_clock_windower, wake_to_close, Millis, WindowSet};
+use crate::plan::{ClockSpec, FnRef, Step};
+use crate::wasm::{Batch, StepInstance};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowSet};
 
 /// How values are combined inside a window.
 enum Aggregate {
@@ -26,21 +30,33 @@ enum Aggregate {
     Collect,
 }
 
-/// A window's accumulator.
-enum Acc {
-    Value(Py<PyAny>),
-    Collected(Vec<(Millis, Py<PyAny>)>),
+/// Where item times come from.
+enum Timer {
+    System,
+    Python { getter: Py<PyAny>, context: String },
+    Wasm { instance: Box<StepInstance>, export: String, context: String },
 }
 
-/// A windowing step over the system clock on one worker.
+/// A window's accumulator, or (collect_window, and all session windows, which may merge)
+/// its values with their times and arrival numbers, folded when the window closes.
+enum Acc {
+    Value(Py<PyAny>),
+    Kept(Vec<(Millis, u64, Py<PyAny>)>),
+}
+
+/// A windowing step on one worker.
 pub struct PyWindowLogic {
     step_id: String,
     aggregate: Aggregate,
+    timer: Timer,
     windows: WindowSet<Acc>,
+    late: LateLog,
+    keeps_values: bool,
+    seq: u64,
 }
 
 impl PyWindowLogic {
-    /// For a windowing step; only what this version supports is accepted.
+    /// For a windowing step whose reducer, builder and folder are Python.
     pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
         let (clock, window, aggregate) = match step {
             Step::ReduceWindow { clock, window, reducer, .. } => (
@@ -61,92 +77,212 @@ impl PyWindowLogic {
             Step::CollectWindow { clock, window, .. } => (clock, window, Aggregate::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
-        let windower = system_clock_windower(step, clock, window)?;
-        Ok(PyWindowLogic { step_id: step.step_id().to_owned(), aggregate, windows: WindowSet::new(windower) })
+        let (clock_kind, shape) = windowing(step, clock, window)?;
+        let keeps_values = matches!(aggregate, Aggregate::Collect) || matches!(shape, Shape::Session { .. });
+        Ok(PyWindowLogic {
+            step_id: step.step_id().to_owned(),
+            aggregate,
+            timer: timer(step, clock, callables)?,
+            windows: WindowSet::new(clock_kind, shape),
+            late: LateLog::default(),
+            keeps_values,
+            seq: 0,
+        })
     }
 
-    fn emit_closed(&mut self, watermark: Millis, out: &mut Vec<Item>) {
-        if self.windows.next_close().is_none_or(|close| close >= watermark) {
-            return;
+    fn times(&mut self, py: Python<'_>, values: &[Py<PyAny>], now: Millis) -> Result<Vec<Millis>, StepError> {
+        let step_id = self.step_id.as_str();
+        match &mut self.timer {
+            Timer::System => Ok(vec![now; values.len()]),
+            Timer::Python { getter, context } => values
+                .iter()
+                .map(|v| {
+                    let dt = getter.bind(py).call1((v,)).map_err(|e| user_error(step_id, context.as_str(), e))?;
+                    millis_of(py, &dt).map_err(|m| StepError::wrong_type(step_id, context.as_str(), m))
+                })
+                .collect(),
+            Timer::Wasm { instance, export, context } => {
+                let mut batch = Batch::with_capacity(values.len(), 0);
+                for v in values {
+                    let bytes = codec::encode(v.bind(py)).map_err(|e| StepError::wrong_type(step_id, context.as_str(), e.value(py).to_string()))?;
+                    batch.push(&bytes);
+                }
+                py.detach(|| instance.event_time(export, &batch)).map_err(|e| StepError::message(step_id, context.as_str(), e.to_string()))
+            }
         }
-        Python::attach(|py| {
-            self.windows.close_before(watermark, |key, _id, acc| {
-                let value = match acc {
-                    Acc::Value(v) => v.into_bound(py),
-                    Acc::Collected(mut values) => {
-                        // Stable: values with equal times keep their arrival order.
-                        values.sort_by_key(|(t, _)| *t);
-                        PyList::new(py, values.into_iter().map(|(_, v)| v)).expect("a list always builds").into_any()
-                    }
-                };
-                out.push(pair_item(py, key, value));
-            });
-        });
     }
+
+    fn fold_in(&mut self, py: Python<'_>, slot: KeySlot, id: i64, value: &Py<PyAny>, t: Millis) -> Result<(), StepError> {
+        if self.keeps_values {
+            let kept = (t, self.seq, value.clone_ref(py));
+            match self.windows.get_mut(slot, id) {
+                Some(Acc::Kept(list)) => list.push(kept),
+                _ => self.windows.set(slot, id, Acc::Kept(vec![kept])),
+            }
+            return Ok(());
+        }
+        let step_id = self.step_id.as_str();
+        let current = match self.windows.get_mut(slot, id) {
+            Some(Acc::Value(acc)) => Some(acc.clone_ref(py)),
+            _ => None,
+        };
+        let next = fold_one(py, step_id, &self.aggregate, current, value.bind(py))?;
+        self.windows.set(slot, id, Acc::Value(next.unbind()));
+        Ok(())
+    }
+
+    /// Turns closed windows into `(key, result)` items, folding kept values now.
+    fn finish(&self, py: Python<'_>, closed: Vec<(String, Acc)>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        for (key, acc) in closed {
+            let value = match acc {
+                Acc::Value(v) => v.into_bound(py),
+                Acc::Kept(mut kept) if matches!(self.aggregate, Aggregate::Collect) => {
+                    // Stable: values with equal times keep their arrival order.
+                    kept.sort_by_key(|(t, seq, _)| (*t, *seq));
+                    PyList::new(py, kept.into_iter().map(|(_, _, v)| v)).expect("a list always builds").into_any()
+                }
+                Acc::Kept(mut kept) => {
+                    kept.sort_by_key(|(_, seq, _)| *seq);
+                    let mut acc = None;
+                    for (_, _, v) in kept {
+                        acc = Some(fold_one(py, &self.step_id, &self.aggregate, acc.map(Bound::unbind), v.bind(py))?);
+                    }
+                    acc.expect("a window has a value")
+                }
+            };
+            out.push(pair_item(py, &key, value));
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, out: &mut Vec<Item>, all: bool) -> Result<(), StepError> {
+        let mut closed = Vec::new();
+        let emit = |key: &str, _: &crate::window::Window<Acc>, acc: Acc| closed.push((key.to_owned(), acc));
+        if all {
+            self.windows.close_all(emit);
+        } else {
+            self.windows.wake(now_millis(), emit);
+        }
+        if closed.is_empty() {
+            return Ok(());
+        }
+        Python::attach(|py| self.finish(py, closed, out))
+    }
+}
+
+/// `reducer(acc, value)`, or the value itself first; `folder(acc or builder(), value)`.
+fn fold_one<'py>(
+    py: Python<'py>,
+    step_id: &str,
+    aggregate: &Aggregate,
+    acc: Option<Py<PyAny>>,
+    value: &Bound<'py, PyAny>,
+) -> Result<Bound<'py, PyAny>, StepError> {
+    match (aggregate, acc) {
+        (Aggregate::Reduce { reducer, context }, Some(acc)) => {
+            reducer.bind(py).call1((acc, value)).map_err(|e| user_error(step_id, context.as_str(), e))
+        }
+        (Aggregate::Reduce { .. }, None) => Ok(value.clone()),
+        (Aggregate::Fold { builder, folder, builder_ctx, folder_ctx }, acc) => {
+            let acc = match acc {
+                Some(acc) => acc.into_bound(py),
+                None => builder.bind(py).call0().map_err(|e| user_error(step_id, builder_ctx.as_str(), e))?,
+            };
+            folder.bind(py).call1((acc, value)).map_err(|e| user_error(step_id, folder_ctx.as_str(), e))
+        }
+        (Aggregate::Collect, _) => unreachable!("collect_window keeps its values"),
+    }
+}
+
+fn timer(step: &Step, clock: &ClockSpec, callables: &Callables) -> Result<Timer, StepError> {
+    let ClockSpec::Event { dt_getter, .. } = clock else { return Ok(Timer::System) };
+    let context = ctx(step, "dt_getter");
+    Ok(match dt_getter {
+        FnRef::Wasm { export, .. } => Timer::Wasm {
+            instance: Box::new(crate::wasm::instantiate(dt_getter).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?),
+            export: export.clone(),
+            context,
+        },
+        _ => Timer::Python { getter: callables.resolve(step, dt_getter)?, context },
+    })
+}
+
+static UNIX_EPOCH: PyOnceLock<Py<PyDateTime>> = PyOnceLock::new();
+
+/// Milliseconds since the Unix epoch of an aware datetime, in any time zone. A naive
+/// datetime (or anything else) is an error: its instant would be a guess.
+fn millis_of(py: Python<'_>, dt: &Bound<'_, PyAny>) -> Result<Millis, String> {
+    let Ok(dt) = dt.cast::<PyDateTime>() else {
+        return Err(format!("dt_getter must return a datetime; got {}", repr(dt)));
+    };
+    if dt.call_method0("utcoffset").map(|o| o.is_none()).unwrap_or(true) {
+        return Err(format!(
+            "dt_getter returned a naive datetime {}; return a timezone-aware one, e.g. with tzinfo=timezone.utc",
+            repr(dt)
+        ));
+    }
+    let epoch = UNIX_EPOCH
+        .get_or_try_init(py, || {
+            let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+            PyDateTime::new(py, 1970, 1, 1, 0, 0, 0, 0, Some(utc.cast()?)).map(Bound::unbind)
+        })
+        .map_err(|e| e.to_string())?
+        .bind(py);
+    let since = dt.call_method1("__sub__", (epoch,)).map_err(|e| e.to_string())?;
+    let since = since.cast::<PyDelta>().map_err(|e| e.to_string())?;
+    Ok(since.get_days() as i64 * 86_400_000 + since.get_seconds() as i64 * 1_000 + since.get_microseconds() as i64 / 1_000)
 }
 
 impl KeyedLogic for PyWindowLogic {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let now = now_millis();
-        let step_id = &self.step_id;
-        let aggregate = &self.aggregate;
-        let windows = &mut self.windows;
+        let step_id = self.step_id.clone();
+        let shape = self.windows.shape();
         Python::attach(|py| {
+            let mut keys = Vec::with_capacity(items.len());
+            let mut values = Vec::with_capacity(items.len());
             for item in items.drain(..) {
-                let value = into_py(py, item.value).map_err(|e| user_error(step_id, "decoding an item", e))?;
-                windows.insert(&item.key, now, now, |acc| fold(py, step_id, aggregate, acc, &value, now))?;
+                values.push(into_py(py, item.value).map_err(|e| user_error(&step_id, "decoding an item", e))?);
+                keys.push(item.key);
             }
-            Ok::<(), StepError>(())
-        })?;
-        self.emit_closed(now, out);
-        Ok(())
+            let times = self.times(py, &values, now)?;
+            let mut ids = Vec::new();
+            let mut touched = Vec::with_capacity(keys.len());
+            for ((key, value), &t) in keys.iter().zip(&values).zip(&times) {
+                ids.clear();
+                let placed = self.windows.place(key, t, now, &mut ids, merge_kept);
+                self.late.note(&step_id, shape, key, t, &placed);
+                for &id in &ids {
+                    self.fold_in(py, placed.slot, id, value, t)?;
+                }
+                self.seq += 1;
+                touched.push(placed.slot);
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let mut closed = Vec::new();
+            for slot in touched {
+                self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
+            }
+            self.finish(py, closed, out)
+        })
     }
 
     fn on_wake(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
-        self.emit_closed(now_millis(), out);
-        Ok(())
+        self.close(out, false)
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        self.windows.next_close().map(wake_to_close)
+        self.windows.next_wake().map(instant_at)
     }
 
     fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
-        self.emit_closed(Millis::MAX, out);
-        Ok(())
+        self.close(out, true)
     }
 }
 
-fn fold(
-    py: Python<'_>,
-    step_id: &str,
-    aggregate: &Aggregate,
-    acc: Option<&mut Acc>,
-    value: &Py<PyAny>,
-    time: Millis,
-) -> Result<Option<Acc>, StepError> {
-    match (aggregate, acc) {
-        (Aggregate::Reduce { reducer, context }, Some(Acc::Value(acc))) => {
-            let next = reducer.bind(py).call1((&*acc, value)).map_err(|e| user_error(step_id, context.as_str(), e))?;
-            *acc = next.unbind();
-            Ok(None)
-        }
-        (Aggregate::Reduce { .. }, None) => Ok(Some(Acc::Value(value.clone_ref(py)))),
-        (Aggregate::Fold { folder, folder_ctx, .. }, Some(Acc::Value(acc))) => {
-            let next = folder.bind(py).call1((&*acc, value)).map_err(|e| user_error(step_id, folder_ctx.as_str(), e))?;
-            *acc = next.unbind();
-            Ok(None)
-        }
-        (Aggregate::Fold { builder, folder, builder_ctx, folder_ctx }, None) => {
-            let initial = builder.bind(py).call0().map_err(|e| user_error(step_id, builder_ctx.as_str(), e))?;
-            let acc = folder.bind(py).call1((initial, value)).map_err(|e| user_error(step_id, folder_ctx.as_str(), e))?;
-            Ok(Some(Acc::Value(acc.unbind())))
-        }
-        (Aggregate::Collect, Some(Acc::Collected(values))) => {
-            values.push((time, value.clone_ref(py)));
-            Ok(None)
-        }
-        (Aggregate::Collect, None) => Ok(Some(Acc::Collected(vec![(time, value.clone_ref(py))]))),
-        (_, Some(_)) => unreachable!("accumulator kind always matches its aggregate"),
+fn merge_kept(into: &mut Acc, from: Acc) {
+    if let (Acc::Kept(list), Acc::Kept(more)) = (into, from) {
+        list.extend(more);
     }
 }

@@ -1,16 +1,31 @@
-//! The open windows of one windowing step on one worker, with their close timers kept in
-//! order so closing never scans every key.
+//! The open windows of one windowing step on one worker: per key, its clock and its
+//! windows; across keys, one wake-up time per key kept in order, so closing never scans
+//! every key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use foldhash::fast::RandomState;
+use serde::{Deserialize, Serialize};
 
+use super::clock::{Clock, KeyClock};
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
 
+/// Which windows items fall into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Tumbling or sliding windows on a fixed grid.
+    Grid(GridWindower),
+    /// Per-key sessions: items less than `gap` apart share one.
+    Session {
+        /// The inactivity gap, in milliseconds (> 0).
+        gap: Millis,
+    },
+}
+
 /// A key's place in a [`WindowSet`]: stable while the key has open windows, so a host can
-/// look a key up once per batch and reach its windows again without hashing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// look a key up once and reach its windows again without hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeySlot(u32);
 
 impl KeySlot {
@@ -18,52 +33,81 @@ impl KeySlot {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    #[cfg(test)]
+    pub(crate) fn at(index: u32) -> Self {
+        KeySlot(index)
+    }
+}
+
+/// One open window of a key. It closes once the key's watermark is past `close`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window<A> {
+    /// Its id: the grid index, or a per-key session number.
+    pub id: WindowId,
+    /// Its first instant (a session: its earliest item).
+    pub start: Millis,
+    /// Its last instant (a session: its latest item).
+    pub last: Millis,
+    /// It closes when the watermark is greater than this.
+    pub close: Millis,
+    /// The host's accumulator; `None` until the host folds the first value in.
+    pub acc: Option<A>,
+}
+
+/// A key's whole window state, as a snapshot holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyWindows<A> {
+    /// The key's clock.
+    pub clock: KeyClock,
+    /// Its open windows.
+    pub windows: Vec<Window<A>>,
+    /// The id its next session gets.
+    pub next_session: WindowId,
 }
 
 struct Slot<A> {
     key: String,
-    // Bumped when the slot is freed, so timers set for its previous key are ignored.
-    generation: u32,
-    // A key rarely has more than a couple of open windows: a short vector beats a map.
-    windows: Vec<(WindowId, A)>,
+    state: KeyWindows<A>,
+    // When this key's earliest window closes, in system time, if it is scheduled.
+    wake: Option<Millis>,
+}
+
+/// What [`WindowSet::place`] did with an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    /// The key's slot.
+    pub slot: KeySlot,
+    /// How many windows the item came too late for (a session: 1 if it was late).
+    pub late: usize,
+    /// The first grid window it was late for.
+    pub late_window: Option<WindowId>,
 }
 
 /// Open windows per key, each with an accumulator `A`.
 pub struct WindowSet<A> {
-    windower: GridWindower,
+    clock: Clock,
+    shape: Shape,
     index: HashMap<String, KeySlot, RandomState>,
     slots: Vec<Slot<A>>,
     free: Vec<KeySlot>,
-    // Windows closing at the same instant (all of one tumbling period) share an entry;
-    // entries name slots, not keys, so opening a window copies no string.
-    timers: BTreeMap<Millis, Vec<(KeySlot, u32, WindowId)>>,
+    wakes: BTreeSet<(Millis, KeySlot)>,
 }
 
 impl<A> WindowSet<A> {
-    /// An empty set over `windower`'s grid.
-    pub fn new(windower: GridWindower) -> Self {
-        WindowSet { windower, index: HashMap::default(), slots: Vec::new(), free: Vec::new(), timers: BTreeMap::new() }
+    /// An empty set.
+    pub fn new(clock: Clock, shape: Shape) -> Self {
+        WindowSet { clock, shape, index: HashMap::default(), slots: Vec::new(), free: Vec::new(), wakes: BTreeSet::new() }
     }
 
-    /// The slot of `key`, made if the key has none. A slot without open windows is given
-    /// back when windows close, so take slots only for keys about to get a window.
-    pub fn slot(&mut self, key: &str) -> KeySlot {
-        if let Some(&slot) = self.index.get(key) {
-            return slot;
-        }
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot.index()].key.clear();
-                self.slots[slot.index()].key.push_str(key);
-                slot
-            }
-            None => {
-                self.slots.push(Slot { key: key.to_owned(), generation: 0, windows: Vec::new() });
-                KeySlot(self.slots.len() as u32 - 1)
-            }
-        };
-        self.index.insert(key.to_owned(), slot);
-        slot
+    /// The step's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// The step's window shape.
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// How many slots exist (the bound of [`KeySlot::index`]).
@@ -71,171 +115,222 @@ impl<A> WindowSet<A> {
         self.slots.len()
     }
 
-    /// Adds an item of `key` at time `t` to each of its windows that is not late
-    /// (closes at or after `watermark`). `fold` gets the window's accumulator to update in
-    /// place, or `None` for a new window, for which it returns the first accumulator.
-    /// Returns how many windows the item was late for.
-    pub fn insert<E>(
-        &mut self,
-        key: &str,
-        t: Millis,
-        watermark: Millis,
-        mut fold: impl FnMut(Option<&mut A>) -> Result<Option<A>, E>,
-    ) -> Result<usize, E> {
-        let mut late = 0;
-        let mut slot = None;
-        for id in self.windower.windows_for(t) {
-            if self.windower.close_time(id) < watermark {
-                late += 1;
-                continue;
+    /// The key in `slot`.
+    pub fn key(&self, slot: KeySlot) -> &str {
+        &self.slots[slot.index()].key
+    }
+
+    fn slot(&mut self, key: &str) -> KeySlot {
+        if let Some(&slot) = self.index.get(key) {
+            return slot;
+        }
+        let fresh = KeyWindows { clock: KeyClock::default(), windows: Vec::new(), next_session: 0 };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let entry = &mut self.slots[slot.index()];
+                entry.key.clear();
+                entry.key.push_str(key);
+                entry.state = fresh;
+                slot
             }
-            let slot = *slot.get_or_insert_with(|| self.slot(key));
-            match self.get_mut(slot, id) {
-                Some(acc) => {
-                    fold(Some(acc))?;
-                }
-                None => {
-                    if let Some(acc) = fold(None)? {
-                        self.open_window(slot, id, acc);
+            None => {
+                self.slots.push(Slot { key: key.to_owned(), state: fresh, wake: None });
+                KeySlot(self.slots.len() as u32 - 1)
+            }
+        };
+        self.index.insert(key.to_owned(), slot);
+        slot
+    }
+
+    /// Times an item of `key` at `t` (system time `now`) and finds the windows it belongs
+    /// to, pushing their ids onto `ids`; windows new to the key are opened without an
+    /// accumulator. Sessions an item bridges are merged, their accumulators with `merge`.
+    /// Call [`WindowSet::settle`] for the slot once the item's value is folded in.
+    pub fn place(&mut self, key: &str, t: Millis, now: Millis, ids: &mut Vec<WindowId>, merge: impl FnMut(&mut A, A)) -> Placed {
+        let slot = self.slot(key);
+        let clock = self.clock;
+        let state = &mut self.slots[slot.index()].state;
+        clock.observe(&mut state.clock, t, now);
+        let watermark = clock.watermark(&state.clock, now);
+        let mut placed = Placed { slot, late: 0, late_window: None };
+        match self.shape {
+            Shape::Grid(grid) => {
+                for id in grid.windows_for(t) {
+                    let close = grid.close_time(id);
+                    if watermark > close {
+                        placed.late += 1;
+                        placed.late_window.get_or_insert(id);
+                        continue;
                     }
+                    if !state.windows.iter().any(|w| w.id == id) {
+                        state.windows.push(Window { id, start: grid.open_time(id), last: close - 1, close, acc: None });
+                    }
+                    ids.push(id);
+                }
+            }
+            Shape::Session { gap } => {
+                if t < watermark {
+                    placed.late = 1;
+                } else {
+                    ids.push(join_session(state, t, gap, merge));
                 }
             }
         }
-        if let Some(slot) = slot {
-            self.release_if_empty(slot);
-        }
-        Ok(late)
+        placed
     }
 
-    /// The accumulator of window `id` of the key in `slot`, if that window is open.
+    /// The accumulator of window `id` of the key in `slot`, if it has one.
+    pub fn get(&self, slot: KeySlot, id: WindowId) -> Option<&A> {
+        self.slots[slot.index()].state.windows.iter().find(|w| w.id == id).and_then(|w| w.acc.as_ref())
+    }
+
+    /// The accumulator of window `id` of the key in `slot`, mutably, if it has one.
     pub fn get_mut(&mut self, slot: KeySlot, id: WindowId) -> Option<&mut A> {
-        self.slots[slot.index()].windows.iter_mut().find(|(w, _)| *w == id).map(|(_, a)| a)
+        self.window_mut(slot, id).and_then(|w| w.acc.as_mut())
     }
 
-    /// Opens window `id` of the key in `slot` with its first accumulator.
-    pub fn open_window(&mut self, slot: KeySlot, id: WindowId, acc: A) {
-        let close = self.windower.close_time(id);
-        let entry = &mut self.slots[slot.index()];
-        entry.windows.push((id, acc));
-        self.timers.entry(close).or_default().push((slot, entry.generation, id));
+    /// Sets the accumulator of window `id` (opened by [`WindowSet::place`]).
+    pub fn set(&mut self, slot: KeySlot, id: WindowId, acc: A) {
+        if let Some(w) = self.window_mut(slot, id) {
+            w.acc = Some(acc);
+        }
     }
 
-    /// Gives a slot back if its key has no open window (a host took it, then opened none).
-    pub fn release_if_empty(&mut self, slot: KeySlot) {
+    fn window_mut(&mut self, slot: KeySlot, id: WindowId) -> Option<&mut Window<A>> {
+        self.slots[slot.index()].state.windows.iter_mut().find(|w| w.id == id)
+    }
+
+    /// Closes the windows of the key in `slot` that its watermark at `now` is past,
+    /// earliest first, and schedules its next wake-up (or forgets the key if none is left).
+    pub fn settle(&mut self, slot: KeySlot, now: Millis, mut emit: impl FnMut(&str, &Window<A>, A)) {
         let entry = &mut self.slots[slot.index()];
-        if entry.windows.is_empty() {
+        let watermark = self.clock.watermark(&entry.state.clock, now);
+        if entry.state.windows.iter().any(|w| watermark > w.close) {
+            entry.state.windows.sort_by_key(|w| w.close);
+            let due = entry.state.windows.iter().take_while(|w| watermark > w.close).count();
+            for mut window in entry.state.windows.drain(..due) {
+                if let Some(acc) = window.acc.take() {
+                    emit(&entry.key, &window, acc);
+                }
+            }
+        }
+        self.reschedule(slot);
+    }
+
+    fn reschedule(&mut self, slot: KeySlot) {
+        let entry = &mut self.slots[slot.index()];
+        let earliest = entry.state.windows.iter().map(|w| w.close).min();
+        let wake = earliest.and_then(|close| self.clock.passes_at(&entry.state.clock, close));
+        if wake != entry.wake {
+            if let Some(old) = entry.wake {
+                self.wakes.remove(&(old, slot));
+            }
+            if let Some(new) = wake {
+                self.wakes.insert((new, slot));
+            }
+            entry.wake = wake;
+        }
+        if entry.state.windows.is_empty() {
             self.index.remove(entry.key.as_str());
-            entry.generation = entry.generation.wrapping_add(1);
             self.free.push(slot);
         }
     }
 
-    /// Closes every window whose close time is before `watermark`, earliest first.
-    pub fn close_before(&mut self, watermark: Millis, mut emit: impl FnMut(&str, WindowId, A)) {
-        while let Some(entry) = self.timers.first_entry() {
-            if *entry.key() >= watermark {
+    /// Closes what is due at system time `now` in every key whose wake-up time has come.
+    pub fn wake(&mut self, now: Millis, mut emit: impl FnMut(&str, &Window<A>, A)) {
+        while let Some(&(at, slot)) = self.wakes.first() {
+            if at > now {
                 break;
             }
-            for (slot, generation, id) in entry.remove() {
-                let entry = &mut self.slots[slot.index()];
-                if entry.generation != generation {
-                    continue;
-                }
-                if let Some(pos) = entry.windows.iter().position(|(w, _)| *w == id) {
-                    let (_, acc) = entry.windows.swap_remove(pos);
-                    emit(&entry.key, id, acc);
-                }
-                self.release_if_empty(slot);
-            }
+            self.wakes.pop_first();
+            self.slots[slot.index()].wake = None;
+            self.settle(slot, now, &mut emit);
         }
     }
 
-    /// Closes every open window (end of input).
-    pub fn close_all(&mut self, emit: impl FnMut(&str, WindowId, A)) {
-        self.close_before(Millis::MAX, emit);
+    /// Closes every open window (end of input), each key's earliest first.
+    pub fn close_all(&mut self, mut emit: impl FnMut(&str, &Window<A>, A)) {
+        let live: Vec<KeySlot> = self.index.values().copied().collect();
+        for slot in live {
+            let entry = &mut self.slots[slot.index()];
+            entry.state.windows.sort_by_key(|w| w.close);
+            for mut window in std::mem::take(&mut entry.state.windows) {
+                if let Some(acc) = window.acc.take() {
+                    emit(&entry.key, &window, acc);
+                }
+            }
+            self.reschedule(slot);
+        }
     }
 
-    /// When the earliest open window closes.
-    pub fn next_close(&self) -> Option<Millis> {
-        self.timers.keys().next().copied()
+    /// The system time of the next wake-up, if any key is waiting for one.
+    pub fn next_wake(&self) -> Option<Millis> {
+        self.wakes.first().map(|(at, _)| *at)
     }
 
-    /// The grid this set uses.
-    pub fn windower(&self) -> &GridWindower {
-        &self.windower
+    /// Every key's window state, for a snapshot.
+    pub fn snapshot(&self) -> impl Iterator<Item = (&str, &KeyWindows<A>)> + '_ {
+        self.index.values().map(|slot| {
+            let entry = &self.slots[slot.index()];
+            (entry.key.as_str(), &entry.state)
+        })
     }
+
+    /// Puts back a key's state from a snapshot, replacing what the key had.
+    pub fn restore(&mut self, key: &str, state: KeyWindows<A>) {
+        let slot = self.slot(key);
+        self.slots[slot.index()].state = state;
+        self.reschedule(slot);
+    }
+}
+
+/// Puts an item at `t` into the key's session that it falls in, opening one if none does;
+/// merges every session it bridges into the earliest of them. Returns the session's id.
+fn join_session<A>(state: &mut KeyWindows<A>, t: Millis, gap: Millis, mut merge: impl FnMut(&mut A, A)) -> WindowId {
+    // Sessions never overlap one another, so only sessions the item itself reaches can
+    // merge: one before it whose gap it falls in, one after it that starts within its gap.
+    let reaches = |w: &Window<A>| {
+        if w.start <= t {
+            t < w.last.saturating_add(gap)
+        } else {
+            w.start < t.saturating_add(gap)
+        }
+    };
+    let mut joined = Vec::new();
+    let mut i = 0;
+    while i < state.windows.len() {
+        if reaches(&state.windows[i]) {
+            joined.push(state.windows.swap_remove(i));
+        } else {
+            i += 1;
+        }
+    }
+    joined.sort_by_key(|w| w.start);
+    let mut joined = joined.into_iter();
+    let mut target = match joined.next() {
+        Some(earliest) => earliest,
+        None => {
+            let id = state.next_session;
+            state.next_session += 1;
+            Window { id, start: t, last: t, close: t, acc: None }
+        }
+    };
+    for other in joined {
+        target.last = target.last.max(other.last);
+        match (&mut target.acc, other.acc) {
+            (Some(acc), Some(more)) => merge(acc, more),
+            (acc @ None, more) => *acc = more,
+            (Some(_), None) => {}
+        }
+    }
+    target.start = target.start.min(t);
+    target.last = target.last.max(t);
+    // Open while `last + gap` is ahead of the watermark.
+    target.close = target.last.saturating_add(gap - 1);
+    let id = target.id;
+    state.windows.push(target);
+    id
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn add(set: &mut WindowSet<i64>, key: &str, t: Millis, wm: Millis, v: i64) -> usize {
-        set.insert::<()>(key, t, wm, |acc| match acc {
-            Some(a) => {
-                *a += v;
-                Ok(None)
-            }
-            None => Ok(Some(v)),
-        })
-        .unwrap()
-    }
-
-    fn sorted(mut v: Vec<(String, WindowId, i64)>) -> Vec<(String, WindowId, i64)> {
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn folds_per_key_and_window_then_closes_in_time_order() {
-        let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
-        add(&mut set, "a", 1, 0, 1);
-        add(&mut set, "a", 5, 0, 2);
-        add(&mut set, "b", 12, 0, 7);
-        add(&mut set, "a", 15, 0, 4);
-        assert_eq!(set.next_close(), Some(10));
-        let mut out = Vec::new();
-        set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
-        assert_eq!(out, [("a".to_owned(), 0, 3)]);
-        let mut rest = Vec::new();
-        set.close_all(|k, id, acc| rest.push((k.to_owned(), id, acc)));
-        assert_eq!(sorted(rest), [("a".to_owned(), 1, 4), ("b".to_owned(), 1, 7)]);
-        assert_eq!(set.next_close(), None);
-    }
-
-    #[test]
-    fn overlapping_windows_of_one_key_are_kept_apart() {
-        let mut set = WindowSet::new(GridWindower::sliding(0, 10, 5));
-        add(&mut set, "a", 7, 0, 1); // windows 0 and 1
-        add(&mut set, "a", 12, 0, 10); // windows 1 and 2
-        let mut out = Vec::new();
-        set.close_all(|k, id, acc| out.push((k.to_owned(), id, acc)));
-        assert_eq!(sorted(out), [("a".to_owned(), 0, 1), ("a".to_owned(), 1, 11), ("a".to_owned(), 2, 10)]);
-    }
-
-    #[test]
-    fn late_items_are_counted_not_added() {
-        let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
-        assert_eq!(add(&mut set, "a", 3, 50, 1), 1);
-        assert_eq!(set.next_close(), None);
-        assert_eq!(set.slot_count(), 0);
-    }
-
-    #[test]
-    fn a_reused_slot_ignores_the_timers_of_its_previous_key() {
-        let mut set = WindowSet::new(GridWindower::tumbling(0, 10));
-        add(&mut set, "a", 1, 0, 1);
-        let mut out = Vec::new();
-        set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
-        // "b" takes the slot "a" had; a stale timer for that slot must not close b's window.
-        add(&mut set, "b", 25, 0, 2);
-        let slot = set.slot("b");
-        set.open_window(slot, 0, 99);
-        set.timers.entry(5).or_default().push((slot, 0, 2));
-        set.close_before(11, |k, id, acc| out.push((k.to_owned(), id, acc)));
-        assert_eq!(out, [("a".to_owned(), 0, 1), ("b".to_owned(), 0, 99)]);
-        assert_eq!(set.slot_count(), 1);
-        set.close_all(|k, id, acc| out.push((k.to_owned(), id, acc)));
-        assert_eq!(out.last(), Some(&("b".to_owned(), 2, 2)));
-    }
-}
+mod tests;
