@@ -390,3 +390,81 @@ def test_binary_does_not_link_libpython():
     result = subprocess.run([ldd, str(BINARY)], capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr
     assert "libpython" not in result.stdout
+
+
+# --- windows on event time, with no Python at all ----------------------------------
+
+T0 = 1_672_531_200_000  # 2023-01-01T00:00:00Z in milliseconds
+TEN_SECONDS = {"type": "tumbling", "length_ms": 10_000, "align_to": "2023-01-01T00:00:00Z"}
+
+
+def given_items(items, step_id="inp"):
+    return {"op": "input", "step_id": step_id, "source": {"kind": "testing", "items": items}}
+
+
+def event_clock(dt_getter, wait_ms=0):
+    return {"type": "event", "dt_getter": dt_getter, "wait_for_system_duration_ms": wait_ms}
+
+
+def reading(key, seconds, v):
+    return [key, {"t": T0 + seconds * 1000, "v": v}]
+
+
+def test_event_time_reduce_window_with_wasm_functions_drops_and_reports_late_items(tmp_path):
+    plan = write_plan(tmp_path, [
+        given_items([reading("a", 1, 1), reading("a", 2, 2), reading("b", 5, 10),
+                       reading("a", 12, 4), reading("a", 3, 100), reading("b", 1, 7)]),
+        {"op": "reduce_window", "step_id": "sum", "clock": event_clock(wasm(TEST_GUESTS, "ts")),
+         "window": TEN_SECONDS, "reducer": wasm(TEST_GUESTS, "add_readings")},
+        stdout_output(),
+    ])
+    result = run_cli("run", plan)
+    assert result.returncode == 0, result.stderr
+    sums = sorted((k, v["v"]) for k, v in map(ast.literal_eval, result.stdout.splitlines()))
+    # a@3 came after a@12 had moved a's watermark past its window; b's watermark is b's own.
+    assert sums == [("a", 3), ("a", 4), ("b", 17)]
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "step 'sum'" in warnings[0] and "2023-01-01T00:00:00Z..2023-01-01T00:00:10Z" in warnings[0]
+
+
+def test_session_windows_collect_values_by_time_and_merge_when_bridged(tmp_path):
+    plan = write_plan(tmp_path, [
+        given_items([reading("a", 0, 0), reading("a", 8, 8), reading("a", 20, 20), reading("a", 4, 4)]),
+        {"op": "collect_window", "step_id": "sessions",
+         "clock": event_clock(wasm(TEST_GUESTS, "ts"), wait_ms=86_400_000),
+         "window": {"type": "session", "gap_ms": 5_000}},
+        stdout_output(),
+    ])
+    result = run_cli("run", plan)
+    assert result.returncode == 0, result.stderr
+    sessions = sorted([r["v"] for r in v] for _, v in map(ast.literal_eval, result.stdout.splitlines()))
+    # 4 bridges the sessions of 0 and 8: one session keeps all three values.
+    assert sessions == [[0, 4, 8], [20]]
+
+
+def test_builtin_millis_and_add_window_plain_integers(tmp_path):
+    plan = write_plan(tmp_path, [
+        given_items([["a", T0 + 1_000], ["a", T0 + 2_000], ["a", T0 + 15_000]]),
+        {"op": "reduce_window", "step_id": "sum",
+         "clock": event_clock({"kind": "builtin", "name": "millis"}),
+         "window": TEN_SECONDS, "reducer": {"kind": "builtin", "name": "add"}},
+        stdout_output(),
+    ])
+    result = run_cli("run", plan)
+    assert result.returncode == 0, result.stderr
+    assert sorted(ast.literal_eval(line) for line in result.stdout.splitlines()) == sorted([
+        ("a", 2 * T0 + 3_000), ("a", T0 + 15_000)])
+
+
+def test_a_dt_getter_failure_names_the_step(tmp_path):
+    plan = write_plan(tmp_path, [
+        given_items([["a", "not a reading"]]),
+        {"op": "collect_window", "step_id": "when", "clock": event_clock(wasm(TEST_GUESTS, "ts")),
+         "window": TEN_SECONDS},
+        stdout_output(),
+    ])
+    result = run_cli("run", plan)
+    assert result.returncode == 1
+    assert "when" in result.stderr and "dt_getter" in result.stderr
+    assert "cannot decode an item as `Stamped`" in result.stderr

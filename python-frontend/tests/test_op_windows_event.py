@@ -373,3 +373,17 @@ def test_naive_datetime_from_dt_getter_is_a_type_error_naming_the_step(notes_of)
     with pytest.raises(TypeError) as info:
         _run([("a", 1)], lambda flow: flow.collect_window("stamp_items", naive, TUMBLING_5S))
     assert any("stamp_items" in text for text in [str(info.value)] + notes_of(info.value))
+
+
+@pytest.mark.ours_only
+def test_late_items_are_logged_once_per_window(caplog):
+    items = [("a", (at(0), 1)), ("a", (at(12), 2)), ("a", (at(1), 100)), ("a", (at(2), 200)),
+             ("b", (at(20), 1)), ("b", (at(3), 5))]
+    with caplog.at_level("WARNING", logger="bytewax"):
+        out = _fold_values(EAGER_CLOCK, TUMBLING_5S, items)
+    assert sorted(out) == [("a", [1]), ("a", [2]), ("b", [1])]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bytewax"]
+    # Three late items, all for the window [0 s, 5 s): one warning, naming step and window.
+    assert len(warnings) == 1, warnings
+    assert "step 'fold'" in warnings[0]
+    assert "2023-01-01T00:00:00Z..2023-01-01T00:00:05Z" in warnings[0]

@@ -17,7 +17,7 @@ from bytewax import wasm
 from bytewax._compile import compile_flow
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingInput, TestingOutput, run_main
-from bytewax.window import SystemClockConfig, TumblingWindow
+from bytewax.window import EventClockConfig, SystemClockConfig, TumblingWindow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUESTS = REPO_ROOT / "runtime" / "tests" / "guests" / "test_guests.wasm"
@@ -172,6 +172,35 @@ def test_reduce_window_sum_per_key():
         items, lambda f: f.reduce_window("wsum", SystemClockConfig(), ONE_WINDOW, guest("sum"))
     )
     assert sorted(out) == [("a", 14), ("b", 0)]
+
+
+T0_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z
+
+
+def reading(seconds, v):
+    return {"t": T0_MS + seconds * 1000, "v": v}
+
+
+TEN_SECONDS = TumblingWindow(length=timedelta(seconds=10), align_to=datetime(2023, 1, 1, tzinfo=timezone.utc))
+
+
+def test_event_time_with_wasm_dt_getter_and_wasm_reducer():
+    items = [("a", reading(1, 1)), ("a", reading(2, 2)), ("a", reading(12, 4)), ("a", reading(3, 100))]
+    clock = EventClockConfig(guest("ts"), wait_for_system_duration=timedelta(0))
+    out = run_flow(items, lambda f: f.reduce_window("wsum", clock, TEN_SECONDS, guest("add_readings")))
+    # The item at 3 s is late: a's watermark is at 12 s, past its window's end.
+    assert sorted(v["v"] for _, v in out) == [3, 4]
+
+
+def test_event_time_with_wasm_dt_getter_and_python_reducer():
+    items = [("a", reading(1, 1)), ("b", reading(2, 2)), ("a", reading(12, 4)), ("a", reading(5, 10))]
+    clock = EventClockConfig(guest("ts"), wait_for_system_duration=timedelta(seconds=30))
+
+    def add(acc, value):
+        return {"t": max(acc["t"], value["t"]), "v": acc["v"] + value["v"]}
+
+    out = run_flow(items, lambda f: f.reduce_window("wsum", clock, TEN_SECONDS, add))
+    assert sorted((k, v["v"]) for k, v in out) == [("a", 4), ("a", 11), ("b", 2)]
 
 
 def test_fold_window_push_collects_values_in_order():

@@ -15,7 +15,7 @@ use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{ClockSpec, FnRef, Step};
 use crate::wasm::{Batch, Groups, StepInstance};
-use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowSet};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowId, WindowSet};
 
 enum Fold {
     WasmReduce(WasmFns),
@@ -101,19 +101,16 @@ impl NativeWindows {
         })
     }
 
-    /// Folds the batch's values into the windows the grouping put them in.
-    fn fold_in(&mut self, values: &[Vec<u8>], times: &[Millis]) -> Result<(), StepError> {
-        if self.keeps_values {
-            for ((slot, id), v) in self.grouping.arrivals() {
-                let kept = Kept { t: times[v], seq: self.seq + v as u64, value: values[v].clone() };
-                match self.windows.get_mut(slot, id) {
-                    Some(Acc::Kept(list)) => list.push(kept),
-                    _ => self.windows.set(slot, id, Acc::Kept(vec![kept])),
-                }
-            }
-            self.seq += values.len() as u64;
-            return Ok(());
+    fn keep(&mut self, (slot, id): (KeySlot, WindowId), value: &[u8], t: Millis) {
+        let kept = Kept { t, seq: self.seq, value: value.to_vec() };
+        match self.windows.get_mut(slot, id) {
+            Some(Acc::Kept(list)) => list.push(kept),
+            _ => self.windows.set(slot, id, Acc::Kept(vec![kept])),
         }
+    }
+
+    /// Folds the batch's values into the windows the grouping put them in.
+    fn fold_in(&mut self, values: &[Vec<u8>]) -> Result<(), StepError> {
         match &mut self.fold {
             Fold::BuiltinReduce { name, context } => {
                 for ((slot, id), v) in self.grouping.arrivals() {
@@ -248,10 +245,18 @@ impl KeyedLogic for NativeWindows {
             self.late.note(&self.step_id, shape, key, times[i], &placed);
             touched.push(placed.slot);
             for &id in &ids {
-                self.grouping.add((placed.slot, id), i);
+                if self.keeps_values {
+                    // Kept at once: a later item of this batch may merge this session away.
+                    self.keep((placed.slot, id), &values[i], times[i]);
+                } else {
+                    self.grouping.add((placed.slot, id), i);
+                }
             }
+            self.seq += 1;
         }
-        self.fold_in(&values, &times)?;
+        if !self.keeps_values {
+            self.fold_in(&values)?;
+        }
         touched.sort_unstable();
         touched.dedup();
         let mut closed = Vec::new();

@@ -92,3 +92,18 @@ pub struct Stamped {
 pub fn ts(item: &Stamped) -> i64 {
     item.t
 }
+
+/// A timed measurement: `{"t": ms since the Unix epoch, "v": value}`.
+#[derive(serde::Serialize, Deserialize)]
+pub struct Reading {
+    /// Milliseconds since the Unix epoch, UTC.
+    pub t: i64,
+    /// The measured value.
+    pub v: i64,
+}
+
+/// Sums readings' values, keeping the latest time.
+#[reducer]
+pub fn add_readings(acc: Reading, value: Reading) -> Reading {
+    Reading { t: acc.t.max(value.t), v: acc.v + value.v }
+}

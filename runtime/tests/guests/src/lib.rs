@@ -24,6 +24,7 @@ bytewax_guest::export_steps!(
     kinds::list_builder,
     kinds::push,
     kinds::ts,
+    kinds::add_readings,
     ambient::env_var,
     ambient::wall_millis,
     ambient::first_line,
