@@ -18,7 +18,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "windowing: event-time clocks, sliding/session windows, fold/collect "
-        "windows (deselect with -m 'not windowing' while windows are unfinished)",
+        "windows (select with -m windowing)",
     )
 
 

@@ -17,7 +17,7 @@ use crate::plan::{ClockSpec, FnRef, Step};
 use crate::wasm::{Batch, Groups, StepInstance};
 use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowId, WindowSet};
 
-enum Fold {
+enum Aggregation {
     WasmReduce(WasmFns),
     WasmFold(WasmFns),
     BuiltinReduce { name: String, context: String },
@@ -48,7 +48,7 @@ enum Acc {
 /// A windowing step on one worker.
 pub struct NativeWindows {
     step_id: String,
-    fold: Fold,
+    fold: Aggregation,
     timer: Timer,
     windows: WindowSet<Acc>,
     late: LateLog,
@@ -64,13 +64,13 @@ impl NativeWindows {
         let (clock, window, fold) = match step {
             Step::ReduceWindow { clock, window, reducer, .. } => (clock, window, reducer_fold(step, reducer)?),
             Step::FoldWindow { clock, window, builder, folder, .. } => {
-                (clock, window, Fold::WasmFold(WasmFns::new(step, &[builder, folder])?))
+                (clock, window, Aggregation::WasmFold(WasmFns::new(step, &[builder, folder])?))
             }
-            Step::CollectWindow { clock, window, .. } => (clock, window, Fold::Collect),
+            Step::CollectWindow { clock, window, .. } => (clock, window, Aggregation::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
         let (clock_kind, shape) = windowing(step, clock, window)?;
-        let keeps_values = matches!(fold, Fold::Collect) || matches!(shape, Shape::Session { .. });
+        let keeps_values = matches!(fold, Aggregation::Collect) || matches!(shape, Shape::Session { .. });
         Ok(NativeWindows {
             step_id: step.step_id().to_owned(),
             fold,
@@ -112,7 +112,7 @@ impl NativeWindows {
     /// Folds the batch's values into the windows the grouping put them in.
     fn fold_in(&mut self, values: &[Vec<u8>]) -> Result<(), StepError> {
         match &mut self.fold {
-            Fold::BuiltinReduce { name, context } => {
+            Aggregation::BuiltinReduce { name, context } => {
                 for ((slot, id), v) in self.grouping.arrivals() {
                     let next = match self.windows.get_mut(slot, id) {
                         Some(Acc::Value(acc)) => builtin::reduce(name, acc, &values[v]).map_err(|m| StepError::message(&self.step_id, context.as_str(), m))?,
@@ -121,7 +121,7 @@ impl NativeWindows {
                     self.windows.set(slot, id, Acc::Value(next));
                 }
             }
-            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
+            Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
                 let windows = &self.windows;
                 let groups = self.grouping.groups(values, |(slot, id)| match windows.get(slot, id) {
                     Some(Acc::Value(acc)) => Some(acc.as_slice()),
@@ -138,7 +138,7 @@ impl NativeWindows {
                     }
                 }
             }
-            Fold::Collect => unreachable!("collect_window keeps its values"),
+            Aggregation::Collect => unreachable!("collect_window keeps its values"),
         }
         Ok(())
     }
@@ -150,7 +150,7 @@ impl NativeWindows {
         for (key, acc) in closed {
             match acc {
                 Acc::Value(v) => out.push(Item::Encoded(encode_pair(&key, &v))),
-                Acc::Kept(mut kept) if matches!(self.fold, Fold::Collect) => {
+                Acc::Kept(mut kept) if matches!(self.fold, Aggregation::Collect) => {
                     kept.sort_by_key(|k| (k.t, k.seq));
                     let mut list = Vec::new();
                     rmp::encode::write_array_len(&mut list, kept.len() as u32).expect("writing to a Vec cannot fail");
@@ -167,7 +167,7 @@ impl NativeWindows {
             return Ok(());
         }
         match &mut self.fold {
-            Fold::BuiltinReduce { name, context } => {
+            Aggregation::BuiltinReduce { name, context } => {
                 for (key, kept) in pending {
                     let mut values = kept.into_iter().map(|k| k.value);
                     let first = values.next().expect("a window has a value");
@@ -177,7 +177,7 @@ impl NativeWindows {
                     out.push(Item::Encoded(encode_pair(&key, &acc)));
                 }
             }
-            Fold::WasmReduce(fns) | Fold::WasmFold(fns) => {
+            Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
                 let mut groups = Groups::new();
                 for (_, kept) in &pending {
                     groups.push(None, kept.iter().map(|k| k.value.as_slice()));
@@ -187,7 +187,7 @@ impl NativeWindows {
                     out.push(Item::Encoded(encode_pair(key, acc)));
                 }
             }
-            Fold::Collect => unreachable!("listed above"),
+            Aggregation::Collect => unreachable!("listed above"),
         }
         Ok(())
     }
@@ -209,10 +209,10 @@ fn merge_kept(into: &mut Acc, from: Acc) {
     }
 }
 
-fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Fold, StepError> {
+fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Aggregation, StepError> {
     Ok(match reducer {
-        FnRef::Builtin { name } => Fold::BuiltinReduce { name: name.clone(), context: format!("{}, reducer `{}`", step.op(), reducer.label()) },
-        _ => Fold::WasmReduce(WasmFns::new(step, &[reducer])?),
+        FnRef::Builtin { name } => Aggregation::BuiltinReduce { name: name.clone(), context: format!("{}, reducer `{}`", step.op(), reducer.label()) },
+        _ => Aggregation::WasmReduce(WasmFns::new(step, &[reducer])?),
     })
 }
 

@@ -28,7 +28,7 @@ enum Kind {
 enum Code {
     Python(Py<PyAny>),
     /// Consecutive WASM steps sharing one call; `labels` are each one's step id and context.
-    Wasm { chain: WasmChain, labels: Vec<(String, String)> },
+    Wasm { chain: Box<WasmChain>, labels: Vec<(String, String)> },
 }
 
 struct Stage {
@@ -194,7 +194,7 @@ fn stage(step: &Step, callables: &Callables) -> Result<Stage, StepError> {
                 }
             };
             let chain = WasmChain::new(f, wasm_kind).map_err(|e| StepError::message(step.step_id(), context.as_str(), e.to_string()))?;
-            Code::Wasm { chain, labels: vec![(step.step_id().to_owned(), context.clone())] }
+            Code::Wasm { chain: Box::new(chain), labels: vec![(step.step_id().to_owned(), context.clone())] }
         }
         _ => Code::Python(callables.resolve(step, f)?),
     };
