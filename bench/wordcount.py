@@ -7,6 +7,7 @@ total, and prints wall times and ratios. See bench/README.md.
 
 import argparse
 import ast
+import re
 import os
 import subprocess
 import sys
@@ -49,19 +50,36 @@ def bench_env(keep_pythonpath=True):
     return env
 
 
+# What Bytewax 0.16.2's cluster start-up prints on stdout among the results.
+CONNECTION_CHATTER = re.compile(r"^(worker \d+:\t|awaiting connections)")
+
+
 def summed_totals(output_path):
-    """Add up ``(word, count)`` lines per word (windows may split a word)."""
+    """Add up ``(word, count)`` lines per word (windows may split a word).
+
+    Bytewax 0.16.2's connection messages (``-p``) are skipped, not counted."""
     totals = Counter()
     with open(output_path) as lines:
         for line in lines:
-            if not line.strip():
+            if not line.strip() or CONNECTION_CHATTER.match(line):
                 continue
-            try:
-                word, count = ast.literal_eval(line)
-            except (ValueError, SyntaxError, TypeError):
-                raise RuntimeError(f"not a (word, count) line: {line!r}")
-            totals[word] += count
+            for word, count in _pairs(line):
+                totals[word] += count
     return totals
+
+
+# One printed `(word, count)`: 0.16.2 with `-p` sometimes writes two on one line.
+_PAIR = re.compile(r"""\((?:'[^'\\]*'|"[^"\\]*"), -?\d+\)""")
+
+
+def _pairs(line):
+    try:
+        return [ast.literal_eval(line)]
+    except (ValueError, SyntaxError, TypeError):
+        pieces = _PAIR.findall(line)
+        if "".join(pieces) != line.strip():
+            raise RuntimeError(f"not a (word, count) line: {line!r}")
+        return [ast.literal_eval(piece) for piece in pieces]
 
 
 def timed_run(name, command, timeout_s, keep_pythonpath=True):

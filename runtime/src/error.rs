@@ -36,17 +36,41 @@ pub struct StepError {
 impl StepError {
     /// An engine check that failed in a step.
     pub fn message(step_id: &str, context: impl Into<String>, message: impl Into<String>) -> Self {
-        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Message(message.into()) }
+        StepError {
+            step_id: step_id.to_owned(),
+            context: context.into(),
+            cause: ErrorCause::Message(message.into()),
+        }
     }
 
     /// An I/O failure in a step; `message` says what was being done.
-    pub fn io(step_id: &str, context: impl Into<String>, message: impl Into<String>, error: std::io::Error) -> Self {
-        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::Io { message: message.into(), error } }
+    pub fn io(
+        step_id: &str,
+        context: impl Into<String>,
+        message: impl Into<String>,
+        error: std::io::Error,
+    ) -> Self {
+        StepError {
+            step_id: step_id.to_owned(),
+            context: context.into(),
+            cause: ErrorCause::Io {
+                message: message.into(),
+                error,
+            },
+        }
     }
 
     /// User code gave the engine a value of the wrong type or shape in a step.
-    pub fn wrong_type(step_id: &str, context: impl Into<String>, message: impl Into<String>) -> Self {
-        StepError { step_id: step_id.to_owned(), context: context.into(), cause: ErrorCause::WrongType(message.into()) }
+    pub fn wrong_type(
+        step_id: &str,
+        context: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        StepError {
+            step_id: step_id.to_owned(),
+            context: context.into(),
+            cause: ErrorCause::WrongType(message.into()),
+        }
     }
 }
 
@@ -75,6 +99,8 @@ pub enum RunError {
     PeerFailed,
     /// The run was interrupted (Ctrl-C).
     Interrupted,
+    /// The cluster could not be set up (a process never connected, a bad address...).
+    Cluster(String),
 }
 
 impl fmt::Display for RunError {
@@ -84,6 +110,7 @@ impl fmt::Display for RunError {
             RunError::Step(e) => e.fmt(f),
             RunError::PeerFailed => f.write_str("another worker failed; see its error"),
             RunError::Interrupted => f.write_str("interrupted"),
+            RunError::Cluster(m) => f.write_str(m),
         }
     }
 }

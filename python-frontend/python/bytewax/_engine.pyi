@@ -3,10 +3,14 @@
 Nothing here is public API: ``bytewax.testing``, ``bytewax.run`` and ``bytewax.plan`` wrap it.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional
 
 PLAN_VERSION: int
 """The plan format version this engine reads."""
+
+class PeerFailure(RuntimeError):
+    """Another worker or process of the cluster failed first; its own error is reported
+    where it ran."""
 
 def run_main(
     plan_json: str,
@@ -14,6 +18,9 @@ def run_main(
     *,
     epoch_interval_s: float = 10.0,
     workers: int = 1,
+    process_id: int = 0,
+    addresses: Optional[List[str]] = None,
+    connect_timeout_s: float = 60.0,
 ) -> None:
     """Run a JSON plan until every input is exhausted.
 
@@ -21,6 +28,11 @@ def run_main(
     Python object it names (functions, inputs, outputs). With ``workers == 1`` the flow runs in
     the calling thread; otherwise on that many threads while the caller waits. The GIL is
     released while Rust works and taken once per batch of items.
+
+    With two or more ``addresses`` (``host:port`` of every process, in process order) this
+    process is ``process_id`` of a cluster connected by TCP, running ``workers`` threads;
+    it waits at most ``connect_timeout_s`` for the others to connect, and raises
+    ``PeerFailure`` if another process fails first.
 
     Raises the user's own exception (with a note naming the step) when user code fails,
     ``TypeError`` (naming the step) when user code returns the wrong shape, ``ValueError``

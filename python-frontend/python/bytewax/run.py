@@ -11,8 +11,10 @@ The import string names where the `Dataflow` lives:
   no arguments.
 
 Every option can also be given by an environment variable (see `--help`).
-This version runs one process with one worker and no recovery; the scaling
-and recovery options are parsed as in Bytewax 0.16 but refused when used.
+`-w N` runs N worker threads in this process; `-p N` starts N local processes
+(on free loopback ports); `-i I -a "host:port;..."` runs process I of a
+cluster spanning several machines. Recovery (`--sqlite-directory`) is parsed
+as in Bytewax 0.16 but refused when used.
 """
 
 import argparse
@@ -35,32 +37,16 @@ _USAGE_ERROR = 2
 
 
 class UnsupportedOptionError(NotImplementedError):
-    """A run option (scaling or recovery) that this version cannot honour yet."""
+    """A run option (recovery) that this version cannot honour yet."""
 
 
-def _unsupported_option(
-    processes: Optional[int],
-    workers_per_process: Optional[int],
-    process_id: Optional[int],
-    addresses: Optional[List[str]],
-    recovery_config: Any,
-) -> Optional[str]:
+def _unsupported_option(recovery_config: Any) -> Optional[str]:
     """Name the first requested option the engine cannot run yet, as a message."""
-    if processes is not None and processes > 1:
-        option = "-p/--processes"
-    elif workers_per_process is not None and workers_per_process > 1:
-        option = "-w/--workers-per-process"
-    elif process_id is not None:
-        option = "-i/--process-id"
-    elif addresses is not None:
-        option = "-a/--addresses"
-    elif recovery_config is not None:
-        option = "--sqlite-directory"
-    else:
+    if recovery_config is None:
         return None
     return (
-        f"the {option} option is not supported yet by this version "
-        "(only 1 process with 1 worker and no recovery)"
+        "the --sqlite-directory option is not supported yet by this version "
+        "(recovery is not implemented yet)"
     )
 
 
@@ -88,32 +74,72 @@ def cli_main(
 ) -> None:
     """Run `flow` as `python -m bytewax.run` does; `epoch_interval` is in seconds.
 
-    Starts the dataflow API server for the length of the run when
-    `BYTEWAX_DATAFLOW_API_ENABLED` is set. Raises `UnsupportedOptionError`
-    (a `NotImplementedError`) for more than one process or worker, a
-    cluster address list or a recovery config.
+    One process with `workers_per_process` threads; with `processes` above 1,
+    that many local processes running this same command; with `addresses`,
+    process `process_id` of that cluster. Starts the dataflow API server for
+    the length of the run when `BYTEWAX_DATAFLOW_API_ENABLED` is set (in the
+    process that was started by hand, not in the ones it starts). Raises
+    `UnsupportedOptionError` (a `NotImplementedError`) for a recovery config.
     """
+    from bytewax import _cluster
+
     if processes is not None and (process_id is not None or addresses is not None):
         raise RuntimeError("Can't specify both 'processes' and 'process_id/addresses'")
     for name, count in (("processes", processes), ("workers_per_process", workers_per_process)):
         if count is not None and count < 1:
             raise ValueError(f"{name} must be at least 1; got {count}")
-    problem = _unsupported_option(
-        processes, workers_per_process, process_id, addresses, recovery_config
-    )
+    problem = _unsupported_option(recovery_config)
     if problem is not None:
         raise UnsupportedOptionError(problem)
     interval = _epoch_interval_timedelta(epoch_interval)
+    workers = workers_per_process or 1
+    child_id = os.environ.get(_cluster.CHILD_PROCESS_ID)
+    if child_id is not None:
+        # Started by a parent's `-p`: this process's share, nothing else.
+        child_addresses = os.environ[_cluster.CHILD_ADDRESSES].split(";")
+        _run_cluster_member(flow, child_addresses, int(child_id), workers, interval, quiet=True)
+        return
 
     # Imported on call: parsing and import-string resolution work without the engine.
     from bytewax._api_server import serve_dataflow_api_if_enabled
-    from bytewax._runner import run_main
+    from bytewax._runner import cluster_main, run_main
 
     with serve_dataflow_api_if_enabled(flow):
         try:
-            run_main(flow, epoch_interval=interval)
+            if addresses is not None:
+                _run_cluster_member(flow, addresses, process_id or 0, workers, interval, quiet=False)
+            elif processes is not None and processes > 1:
+                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
+                if status != 0:
+                    sys.exit(status)
+            elif workers > 1:
+                cluster_main(flow, None, 0, epoch_interval=interval, worker_count_per_proc=workers)
+            else:
+                run_main(flow, epoch_interval=interval)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_INTERRUPT_MESSAGE) from None
+
+
+def _run_cluster_member(
+    flow, addresses: List[str], process_id: int, workers: int, interval: timedelta, quiet: bool
+) -> None:
+    """Runs one process of a cluster. When another process failed first, its error is
+    reported there: this one exits with `PEER_FAILED_STATUS`, silently when its parent
+    (`-p`) reports for the cluster, else with one line on stderr."""
+    from bytewax._cluster import PEER_FAILED_STATUS
+    from bytewax._engine import PeerFailure
+    from bytewax._runner import cluster_main
+
+    try:
+        cluster_main(flow, addresses, process_id, epoch_interval=interval, worker_count_per_proc=workers)
+    except PeerFailure as failure:
+        if not quiet:
+            print(f"{_PROG}: process {process_id}: {failure}", file=sys.stderr)
+        sys.exit(PEER_FAILED_STATUS)
+    except ConnectionError as failure:
+        # The cluster never formed: a problem of setup, said in one line.
+        print(f"{_PROG}: error: {failure}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _env_default(name: str, fallback: Any = None) -> Any:
@@ -249,13 +275,16 @@ def _refused_options(args: argparse.Namespace, addresses: Optional[List[str]]) -
             return f"argument {option}: must be at least 1, got {count}"
     if args.epoch_interval < 0:
         return f"argument --epoch-interval: must not be negative, got {args.epoch_interval}"
-    return _unsupported_option(
-        args.processes, args.workers_per_process, args.process_id, addresses, args.sqlite_directory
-    )
+    return _unsupported_option(args.sqlite_directory)
 
 
 def _main() -> None:
+    from bytewax._cluster import CHILD_PROCESS_ID
+
     args = _parse_args()
+    if CHILD_PROCESS_ID in os.environ:
+        # A child of `-p`: the parent's options are already handled.
+        args.processes, args.process_id, args.addresses = None, None, None
     addresses = args.addresses.split(";") if args.addresses is not None else None
     # Refuse before importing the user's module, so nothing of it runs.
     refusal = _refused_options(args, addresses)

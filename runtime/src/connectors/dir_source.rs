@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::LineReader;
-use crate::engine::{owner, Poll, Source, WorkerInfo};
+use crate::engine::{owner, some_worker_idle, Poll, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 
@@ -13,33 +13,61 @@ pub struct DirSource {
     step_id: String,
     files: Vec<PathBuf>,
     reader: Option<LineReader>,
+    idle_workers: bool,
 }
 
 impl DirSource {
     /// Lists `dir` (not recursively) for files whose names match `glob` (`*` and `?`).
-    pub fn open(step_id: &str, dir: &str, glob: &str, worker: WorkerInfo) -> Result<Self, StepError> {
+    pub fn open(
+        step_id: &str,
+        dir: &str,
+        glob: &str,
+        worker: WorkerInfo,
+    ) -> Result<Self, StepError> {
         let fail = |e| StepError::io(step_id, "input, dir", format!("cannot list {dir:?}"), e);
         let mut files = Vec::new();
+        let mut names = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(fail)? {
             let entry = entry.map_err(fail)?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.file_type().map_err(fail)?.is_file() && glob_match(glob, &name) && owner(&name, worker.count) == worker.index {
-                files.push(entry.path());
+            if entry.file_type().map_err(fail)?.is_file() && glob_match(glob, &name) {
+                if owner(&name, worker.count) == worker.index {
+                    files.push(entry.path());
+                }
+                names.push(name);
             }
         }
+        let idle_workers = some_worker_idle(names.iter().map(String::as_str), worker.count);
         // Reverse-sorted so `pop` reads files in name order.
         files.sort_by(|a, b| b.cmp(a));
-        Ok(DirSource { step_id: step_id.to_owned(), files, reader: None })
+        Ok(DirSource {
+            step_id: step_id.to_owned(),
+            files,
+            reader: None,
+            idle_workers,
+        })
     }
 }
 
 impl Source for DirSource {
+    fn leaves_workers_idle(&self) -> bool {
+        self.idle_workers
+    }
+
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
         while out.len() < max {
             if self.reader.is_none() {
-                let Some(path) = self.files.pop() else { return Ok(Poll::Done) };
-                let reader = LineReader::open(&path, 0)
-                    .map_err(|e| StepError::io(&self.step_id, "input, dir", format!("cannot open {}", path.display()), e))?;
+                let Some(path) = self.files.pop() else {
+                    return Ok(Poll::Done);
+                };
+                let reader = LineReader::open(&path, 0).map_err(|e| {
+                    StepError::io(
+                        &self.step_id,
+                        "input, dir",
+                        format!("cannot open {}", path.display()),
+                        e,
+                    )
+                })?;
                 self.reader = Some(reader);
             }
             let reader = self.reader.as_mut().expect("opened above");
@@ -105,20 +133,36 @@ mod tests {
         std::fs::write(dir.join("b.txt"), "b1\nb2\n").unwrap();
         std::fs::write(dir.join("a.txt"), "a1\n").unwrap();
         std::fs::write(dir.join("skip.csv"), "x\n").unwrap();
-        let mut src = DirSource::open("inp", dir.to_str().unwrap(), "*.txt", WorkerInfo { index: 0, count: 1 }).unwrap();
+        let mut src = DirSource::open(
+            "inp",
+            dir.to_str().unwrap(),
+            "*.txt",
+            WorkerInfo { index: 0, count: 1 },
+        )
+        .unwrap();
         let mut out = Vec::new();
         while src.poll(&mut out, 10).unwrap() != Poll::Done {}
-        let lines: Vec<_> = out.into_iter().map(|i| match i {
-            Item::Str(s) => s,
-            _ => unreachable!(),
-        }).collect();
+        let lines: Vec<_> = out
+            .into_iter()
+            .map(|i| match i {
+                Item::Str(s) => s,
+                _ => unreachable!(),
+            })
+            .collect();
         assert_eq!(lines, ["a1", "b1", "b2"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_missing_directory_names_the_step() {
-        let err = DirSource::open("inp", "/no/such/dir", "*", WorkerInfo { index: 0, count: 1 }).err().unwrap();
+        let err = DirSource::open(
+            "inp",
+            "/no/such/dir",
+            "*",
+            WorkerInfo { index: 0, count: 1 },
+        )
+        .err()
+        .unwrap();
         assert_eq!(err.step_id, "inp");
         assert!(err.to_string().contains("cannot list"));
     }

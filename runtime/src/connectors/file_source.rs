@@ -12,6 +12,7 @@ use crate::item::Item;
 pub struct FileSource {
     step_id: String,
     reader: Option<LineReader>,
+    workers: usize,
 }
 
 impl FileSource {
@@ -19,19 +20,34 @@ impl FileSource {
     pub fn open(step_id: &str, path: &str, worker: WorkerInfo) -> Result<Self, StepError> {
         let reader = if owner(path, worker.count) == worker.index {
             let r = LineReader::open(Path::new(path), 0).map_err(|e| {
-                StepError::io(step_id, "input, FileInput", format!("cannot open {path:?}"), e)
+                StepError::io(
+                    step_id,
+                    "input, FileInput",
+                    format!("cannot open {path:?}"),
+                    e,
+                )
             })?;
             Some(r)
         } else {
             None
         };
-        Ok(FileSource { step_id: step_id.to_owned(), reader })
+        Ok(FileSource {
+            step_id: step_id.to_owned(),
+            reader,
+            workers: worker.count,
+        })
     }
 }
 
 impl Source for FileSource {
+    fn leaves_workers_idle(&self) -> bool {
+        self.workers > 1
+    }
+
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
-        let Some(reader) = self.reader.as_mut() else { return Ok(Poll::Done) };
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(Poll::Done);
+        };
         while out.len() < max {
             match reader.next_line() {
                 Ok(Some(line)) => out.push(Item::Str(line.to_owned())),

@@ -36,12 +36,22 @@ pub trait Source {
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError>;
     /// Called once after [`Poll::Done`].
     fn close(&mut self) -> Result<(), StepError>;
+    /// Whether some worker owns no partition of this input, so would sit idle; the
+    /// engine then spreads the input's items round-robin over all workers.
+    fn leaves_workers_idle(&self) -> bool {
+        false
+    }
 }
 
 /// A fused run of stateless steps (`map`, `filter`, ...), applied batch by batch.
 pub trait Chain {
     /// Runs every item of `input` (drained) through the chain, appending results to `out`.
-    fn process(&mut self, epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError>;
+    fn process(
+        &mut self,
+        epoch: u64,
+        input: &mut Vec<Item>,
+        out: &mut Vec<Item>,
+    ) -> Result<(), StepError>;
 }
 
 /// Splits `(key, value)` items for a stateful step, checking their shape.
@@ -53,7 +63,12 @@ pub trait KeyBy {
 /// The per-key logic of a stateful step on one worker (it holds the state of all its keys).
 pub trait KeyedLogic {
     /// Handles items of `epoch`, in order, appending emitted items to `out`.
-    fn on_items(&mut self, epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError>;
+    fn on_items(
+        &mut self,
+        epoch: u64,
+        items: &mut Vec<KeyedItem>,
+        out: &mut Vec<Item>,
+    ) -> Result<(), StepError>;
     /// Called when the time from [`KeyedLogic::next_wake`] has come. Logic without timers
     /// (`reduce`, `stateful_map`) keeps the default, which does nothing.
     fn on_wake(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
@@ -76,22 +91,47 @@ pub trait Sink {
     fn write(&mut self, epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError>;
     /// Called once when the stream ends.
     fn close(&mut self) -> Result<(), StepError>;
+    /// For a partitioned output: the routing hash of an item (the route hash of its
+    /// partition's name), so that each item reaches the worker owning its partition.
+    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+        None
+    }
 }
 
 /// Builds the code-running parts of each step. One host serves all workers of a process.
 pub trait StepHost: Send + Sync + 'static {
     /// The source of an `input` step on this worker.
-    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError>;
+    fn source(
+        &self,
+        step_id: &str,
+        spec: &SourceSpec,
+        worker: WorkerInfo,
+    ) -> Result<Box<dyn Source>, StepError>;
     /// A chain of consecutive stateless steps.
     fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError>;
     /// The key splitter in front of a stateful step.
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError>;
     /// The logic of a stateful step.
-    fn keyed_logic(&self, step: &Step, worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError>;
+    fn keyed_logic(
+        &self,
+        step: &Step,
+        worker: WorkerInfo,
+    ) -> Result<Box<dyn KeyedLogic>, StepError>;
     /// The sink of an `output` step on this worker.
-    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError>;
+    fn sink(
+        &self,
+        step_id: &str,
+        spec: &SinkSpec,
+        worker: WorkerInfo,
+    ) -> Result<Box<dyn Sink>, StepError>;
     /// Called by the worker loop now and then; an error (e.g. Ctrl-C) stops the run.
     fn check_interrupt(&self) -> Result<(), crate::error::RunError> {
         Ok(())
+    }
+
+    /// Runs a whole worker (`body`) on its thread. A host that calls into a runtime from
+    /// worker threads can set that thread up once here rather than on every call.
+    fn run_worker_thread(&self, body: &mut dyn FnMut() -> Result<(), crate::error::RunError>) -> Result<(), crate::error::RunError> {
+        body()
     }
 }

@@ -11,10 +11,20 @@
 pub fn route_hash(key: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    key.bytes().fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    key.bytes()
+        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
 /// The worker, out of `workers`, that owns `key`.
 pub fn owner(key: &str, workers: usize) -> usize {
     (route_hash(key) % workers as u64) as usize
+}
+
+/// Whether some worker out of `workers` owns none of the partitions `names`.
+pub fn some_worker_idle<'a>(names: impl IntoIterator<Item = &'a str>, workers: usize) -> bool {
+    let mut owned = vec![false; workers];
+    names
+        .into_iter()
+        .for_each(|n| owned[owner(n, workers)] = true);
+    owned.contains(&false)
 }

@@ -1,10 +1,13 @@
 //! Running a plan: timely workers, the worker loop, failure and interrupt handling.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::{Input, Inspect};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
@@ -23,7 +26,9 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { epoch_interval: Duration::from_secs(10) }
+        RunConfig {
+            epoch_interval: Duration::from_secs(10),
+        }
     }
 }
 
@@ -31,7 +36,11 @@ impl Default for RunConfig {
 const INTERRUPT_CHECK: Duration = Duration::from_millis(50);
 
 /// Runs `plan` on one worker in the calling thread, until every input is exhausted or a step fails.
-pub fn run_single(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig) -> Result<(), RunError> {
+pub fn run_single(
+    plan: Arc<Plan>,
+    host: Arc<dyn StepHost>,
+    config: RunConfig,
+) -> Result<(), RunError> {
     let abort = Arc::new(AtomicBool::new(false));
     timely::execute_directly(move |worker| run_worker(worker, &plan, &*host, &config, abort))
 }
@@ -40,16 +49,67 @@ pub fn run_single(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig) -
 /// asking `host` now and then whether the user interrupted the run (Ctrl-C is only
 /// delivered to the main thread), and stops every worker if so.
 pub fn run_threads(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig, threads: usize) -> Result<(), RunError> {
+    run_workers(Workers::Threads(threads), plan, host, config)
+}
+
+/// Where this process sits in a cluster of processes.
+#[derive(Debug, Clone)]
+pub struct ClusterLayout {
+    /// This process's index into `addresses`.
+    pub process: usize,
+    /// `host:port` of every process, in process order.
+    pub addresses: Vec<String>,
+    /// Worker threads per process.
+    pub threads: usize,
+    /// How long to wait for every process to connect before giving up.
+    pub connect_timeout: Duration,
+}
+
+/// Runs this process's share of `plan` in a cluster of processes connected by TCP
+/// (timely's communication layer). Waits at most `connect_timeout` for the other
+/// processes, and never writes to stdout, which is the user's.
+pub fn run_cluster(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig, layout: ClusterLayout) -> Result<(), RunError> {
+    if layout.process >= layout.addresses.len() {
+        return Err(setup_error(format!(
+            "process id {} is not below the number of addresses ({})",
+            layout.process,
+            layout.addresses.len()
+        )));
+    }
+    run_workers(Workers::Cluster(&layout), plan, host, config)
+}
+
+fn setup_error(message: String) -> RunError {
+    RunError::Cluster(message)
+}
+
+/// Where a run's workers are.
+enum Workers<'a> {
+    /// Threads of this process only.
+    Threads(usize),
+    /// Threads of this process, in a cluster of processes.
+    Cluster(&'a ClusterLayout),
+}
+
+fn run_workers(workers: Workers<'_>, plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig) -> Result<(), RunError> {
+    let threads = match workers {
+        Workers::Threads(n) => n,
+        Workers::Cluster(layout) => layout.threads,
+    };
     let abort = Arc::new(AtomicBool::new(false));
     let running = Arc::new(AtomicUsize::new(threads));
-    let guards = {
+    let body = {
         let (abort, running, host) = (abort.clone(), running.clone(), host.clone());
-        timely::execute(timely::Config::process(threads), move |worker| {
-            let result = run_worker(worker, &plan, &*host, &config, abort.clone());
+        move |worker: &mut Worker| {
+            let result = host.run_worker_thread(&mut || run_worker(worker, &plan, &*host, &config, abort.clone()));
             running.fetch_sub(1, Ordering::SeqCst);
             result
-        })
-        .map_err(|e| RunError::Step(crate::error::StepError::message("", "cluster", e)))?
+        }
+    };
+    let in_cluster = matches!(workers, Workers::Cluster(_));
+    let guards = match workers {
+        Workers::Threads(n) => timely::execute(timely::Config::process(n), body).map_err(setup_error)?,
+        Workers::Cluster(layout) => connect(body, layout)?,
     };
     let mut interrupted = None;
     while running.load(Ordering::SeqCst) > 0 {
@@ -62,23 +122,51 @@ pub fn run_threads(plan: Arc<Plan>, host: Arc<dyn StepHost>, config: RunConfig, 
         }
     }
     let mut first_error = None;
+    let mut peer_failed = false;
     for result in guards.join() {
         match result {
-            Ok(Ok(())) | Ok(Err(RunError::PeerFailed)) => {}
+            Ok(Ok(())) => {}
+            Ok(Err(RunError::PeerFailed)) => peer_failed = true,
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }
+            // A lost connection panics timely's network threads, and then the workers.
+            Err(_) if in_cluster => peer_failed = true,
             Err(panic) => {
-                first_error.get_or_insert(RunError::Step(crate::error::StepError::message("", "worker", panic)));
+                first_error.get_or_insert(RunError::Step(crate::error::StepError::message(
+                    "", "worker", panic,
+                )));
             }
         }
     }
     match (first_error, interrupted) {
         (Some(e), _) => Err(e),
         (None, Some(e)) => Err(e),
+        (None, None) if peer_failed => Err(RunError::PeerFailed),
         (None, None) => Ok(()),
     }
 }
+
+/// Connects to every process of the cluster, then starts this process's workers on
+/// timely's communication layer over those connections.
+fn connect<F>(body: F, layout: &ClusterLayout) -> Result<timely::communication::WorkerGuards<Result<(), RunError>>, RunError>
+where
+    F: Fn(&mut Worker) -> Result<(), RunError> + Send + Sync + 'static,
+{
+    use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+    use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
+
+    let sockets = super::mesh::connect_mesh(&layout.addresses, layout.process, layout.connect_timeout).map_err(setup_error)?;
+    let hooks = timely::communication::Hooks::default();
+    let local = ProcessBuilder::new_typed_vector(layout.threads, hooks.refill.clone(), hooks.spill.clone());
+    let (builders, guard) = initialize_networking_from_sockets(local, sockets, layout.process, layout.threads, hooks)
+        .map_err(|e| setup_error(format!("cannot start the cluster's network threads: {e}")))?;
+    let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
+    timely::execute::execute_from(builders, Box::new(guard), timely::WorkerConfig::default(), body).map_err(setup_error)
+}
+
+/// How long a failing worker keeps its network going after telling the others to stop.
+const ABORT_FLUSH: Duration = Duration::from_millis(200);
 
 /// The body of one timely worker.
 pub fn run_worker(
@@ -90,7 +178,23 @@ pub fn run_worker(
 ) -> Result<(), RunError> {
     let ctx = Rc::new(WorkerContext::new(abort.clone()));
     let probe = ProbeHandle::new();
-    let info = WorkerInfo { index: worker.index(), count: worker.peers() };
+    let info = WorkerInfo {
+        index: worker.index(),
+        count: worker.peers(),
+    };
+    // A tiny dataflow of its own carries "stop" to every worker of every process: the
+    // abort flag only reaches the threads of this one.
+    let told_to_stop = Rc::new(Cell::new(false));
+    let mut stop_signal = Some(worker.dataflow::<u64, _, _>(|scope| {
+        let (input, stream) = scope.new_input::<Vec<()>>();
+        let told = told_to_stop.clone();
+        stream.broadcast().inspect_core(move |event| {
+            if matches!(event, Ok((_, signals)) if !signals.is_empty()) {
+                told.set(true);
+            }
+        });
+        input
+    }));
     let dataflow_id = worker.next_dataflow_index();
     let built = worker.dataflow::<u64, _, _>(|scope| {
         let b = BuildContext {
@@ -105,13 +209,20 @@ pub fn run_worker(
     });
     if let Err(e) = built {
         abort.store(true, Ordering::SeqCst);
-        worker.drop_dataflow(dataflow_id);
+        drop_all(worker);
         return Err(RunError::Step(e));
     }
     let mut last_check = Instant::now();
     let mut interrupted = None;
     while worker.has_dataflows() && !abort.load(Ordering::Relaxed) {
         worker.step_or_park(Some(INTERRUPT_CHECK));
+        if told_to_stop.get() {
+            abort.store(true, Ordering::SeqCst);
+        }
+        if !worker.installed_dataflows().contains(&dataflow_id) {
+            // Done: closing the stop signal's input lets its dataflow finish too.
+            stop_signal = None;
+        }
         if last_check.elapsed() >= INTERRUPT_CHECK {
             last_check = Instant::now();
             if let Err(e) = host.check_interrupt() {
@@ -123,12 +234,29 @@ pub fn run_worker(
     if !abort.load(Ordering::SeqCst) {
         return Ok(());
     }
-    if worker.installed_dataflows().contains(&dataflow_id) {
-        worker.drop_dataflow(dataflow_id);
+    let error = ctx.take_error();
+    if let (Some(signal), true) = (
+        stop_signal.as_mut(),
+        error.is_some() || interrupted.is_some(),
+    ) {
+        signal.send(());
+        signal.flush();
+        let until = Instant::now() + ABORT_FLUSH;
+        while Instant::now() < until {
+            worker.step_or_park(Some(Duration::from_millis(5)));
+        }
     }
-    match (ctx.take_error(), interrupted) {
+    drop(stop_signal);
+    drop_all(worker);
+    match (error, interrupted) {
         (Some(e), _) => Err(RunError::Step(e)),
         (None, Some(e)) => Err(e),
         (None, None) => Err(RunError::PeerFailed),
+    }
+}
+
+fn drop_all(worker: &mut Worker) {
+    for id in worker.installed_dataflows() {
+        worker.drop_dataflow(id);
     }
 }

@@ -9,20 +9,32 @@ use crate::error::StepError;
 use crate::item::Item;
 
 /// `testing` input: the plan's own items, all read by worker 0.
-pub struct TestingSource(std::vec::IntoIter<Vec<u8>>);
+pub struct TestingSource(std::vec::IntoIter<Vec<u8>>, usize);
 
 impl TestingSource {
     /// This worker's share of `items`.
     pub fn new(items: &[serde_json::Value], worker: WorkerInfo) -> Self {
-        let items: Vec<Vec<u8>> = if worker.index == 0 { items.iter().map(encode_json).collect() } else { Vec::new() };
-        TestingSource(items.into_iter())
+        let items: Vec<Vec<u8>> = if worker.index == 0 {
+            items.iter().map(encode_json).collect()
+        } else {
+            Vec::new()
+        };
+        TestingSource(items.into_iter(), worker.count)
     }
 }
 
 impl Source for TestingSource {
+    fn leaves_workers_idle(&self) -> bool {
+        self.1 > 1
+    }
+
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
         out.extend(self.0.by_ref().take(max).map(Item::Encoded));
-        Ok(if self.0.len() == 0 { Poll::Done } else { Poll::Ready })
+        Ok(if self.0.len() == 0 {
+            Poll::Done
+        } else {
+            Poll::Ready
+        })
     }
 
     fn close(&mut self) -> Result<(), StepError> {
@@ -40,14 +52,33 @@ pub struct LineSink {
 impl LineSink {
     /// Standard output.
     pub fn stdout(step_id: &str) -> Self {
-        LineSink { step_id: step_id.to_owned(), out: Box::new(std::io::stdout()), buf: Vec::new() }
+        LineSink {
+            step_id: step_id.to_owned(),
+            out: Box::new(std::io::stdout()),
+            buf: Vec::new(),
+        }
     }
 
     /// A file, created or truncated; with several workers each writes `path.<worker>`.
     pub fn file(step_id: &str, path: &str, worker: WorkerInfo) -> Result<Self, StepError> {
-        let path = if worker.count > 1 { format!("{path}.{}", worker.index) } else { path.to_owned() };
-        let file = File::create(&path).map_err(|e| StepError::io(step_id, "output, file", format!("cannot create {path:?}"), e))?;
-        Ok(LineSink { step_id: step_id.to_owned(), out: Box::new(BufWriter::new(file)), buf: Vec::new() })
+        let path = if worker.count > 1 {
+            format!("{path}.{}", worker.index)
+        } else {
+            path.to_owned()
+        };
+        let file = File::create(&path).map_err(|e| {
+            StepError::io(
+                step_id,
+                "output, file",
+                format!("cannot create {path:?}"),
+                e,
+            )
+        })?;
+        Ok(LineSink {
+            step_id: step_id.to_owned(),
+            out: Box::new(BufWriter::new(file)),
+            buf: Vec::new(),
+        })
     }
 }
 
@@ -71,6 +102,8 @@ impl Sink for LineSink {
     }
 
     fn close(&mut self) -> Result<(), StepError> {
-        self.out.flush().map_err(|e| StepError::io(&self.step_id, "output", "flushing", e))
+        self.out
+            .flush()
+            .map_err(|e| StepError::io(&self.step_id, "output", "flushing", e))
     }
 }

@@ -127,4 +127,29 @@ impl StepHost for PyStepHost {
     fn check_interrupt(&self) -> Result<(), RunError> {
         Python::attach(|py| py.check_signals()).map_err(|_| RunError::Interrupted)
     }
+
+    fn run_worker_thread(&self, body: &mut dyn FnMut() -> Result<(), RunError>) -> Result<(), RunError> {
+        // Attached once for the worker's life, then detached while it runs: every later
+        // attach on this thread reuses the thread state instead of creating and
+        // destroying one per batch (or per item crossing to another process).
+        Python::attach(|py| {
+            let job = SameThread(body);
+            py.detach(move || job.run())
+        })
+    }
 }
+
+/// A worker body handed to [`Python::detach`], which wants it `Send`.
+struct SameThread<'a>(&'a mut dyn FnMut() -> Result<(), RunError>);
+
+impl SameThread<'_> {
+    fn run(self) -> Result<(), RunError> {
+        (self.0)()
+    }
+}
+
+// SAFETY: `detach` calls the closure on the calling thread before it returns, so the body
+// never actually moves to another thread; the worker it drives attaches for itself
+// whenever it touches Python objects.
+#[allow(unsafe_code)]
+unsafe impl Send for SameThread<'_> {}

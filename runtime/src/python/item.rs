@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::item::Item;
@@ -14,27 +14,79 @@ pub struct PyItem(pub Py<PyAny>);
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn pickle_fn<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    cell.get_or_try_init(py, || Ok::<_, PyErr>(py.import("pickle")?.getattr(name)?.unbind()))
-        .map(|f| f.bind(py).clone())
+fn pickle_fn<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    cell.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("pickle")?.getattr(name)?.unbind())
+    })
+    .map(|f| f.bind(py).clone())
+}
+
+/// How a Python object crosses to another process: the commonest exact types directly
+/// (no pickle call per item, which would cost more than the work on most items), the rest
+/// pickled.
+#[derive(Serialize, Deserialize)]
+enum Wire {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Pickled(Pickled),
+}
+
+/// Pickle bytes, written as one byte string rather than a sequence of numbers.
+struct Pickled(Vec<u8>);
+
+impl Serialize for Pickled {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pickled {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_bytes_vec(d).map(Pickled)
+    }
 }
 
 impl Serialize for PyItem {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = Python::attach(|py| -> PyResult<Vec<u8>> {
-            let dumped = pickle_fn(py, &PICKLE_DUMPS, "dumps")?.call1((self.0.bind(py),))?;
-            Ok(dumped.cast::<PyBytes>()?.as_bytes().to_vec())
+        let wire = Python::attach(|py| -> PyResult<Wire> {
+            let obj = self.0.bind(py);
+            // Exact types only: a subclass (or bool, a subclass of int) must come back as itself.
+            if obj.is_exact_instance_of::<PyInt>() {
+                if let Ok(i) = obj.extract::<i64>() {
+                    return Ok(Wire::Int(i));
+                }
+            } else if obj.is_exact_instance_of::<PyString>() {
+                return Ok(Wire::Str(obj.extract()?));
+            } else if obj.is_exact_instance_of::<PyFloat>() {
+                return Ok(Wire::Float(obj.extract()?));
+            }
+            let dumped = pickle_fn(py, &PICKLE_DUMPS, "dumps")?.call1((obj,))?;
+            Ok(Wire::Pickled(Pickled(
+                dumped.cast::<PyBytes>()?.as_bytes().to_vec(),
+            )))
         })
         .map_err(serde::ser::Error::custom)?;
-        s.serialize_bytes(&bytes)
+        wire.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for PyItem {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes: Vec<u8> = serde_bytes_vec(d)?;
+        let wire = Wire::deserialize(d)?;
         Python::attach(|py| -> PyResult<PyItem> {
-            let obj = pickle_fn(py, &PICKLE_LOADS, "loads")?.call1((PyBytes::new(py, &bytes),))?;
+            let obj = match wire {
+                Wire::Int(i) => i.into_pyobject(py)?.into_any(),
+                Wire::Float(f) => f.into_pyobject(py)?.into_any(),
+                Wire::Str(s) => PyString::new(py, &s).into_any(),
+                Wire::Pickled(Pickled(bytes)) => {
+                    pickle_fn(py, &PICKLE_LOADS, "loads")?.call1((PyBytes::new(py, &bytes),))?
+                }
+            };
             Ok(PyItem(obj.unbind()))
         })
         .map_err(serde::de::Error::custom)

@@ -8,9 +8,30 @@ use pyo3::types::{PyString, PyTuple};
 
 use super::error::{repr, user_error};
 use super::item::from_py;
-use crate::engine::{owner, Sink, WorkerInfo};
+use crate::engine::{owner, route_hash, Sink, WorkerInfo};
 use crate::error::{texts, StepError};
 use crate::item::Item;
+
+/// `assign_part(key)` of a `(key, value)` item.
+fn part_of(py: Python<'_>, output: &Py<PyAny>, item: &Item) -> Option<String> {
+    let obj = match item {
+        Item::Py(p) => p.0.bind(py).clone(),
+        Item::Encoded(b) => super::codec::decode(py, b).ok()?,
+        Item::Str(_) => return None,
+    };
+    let key = obj
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|t| t.len() == 2)?
+        .get_item(0)
+        .ok()?;
+    output
+        .bind(py)
+        .call_method1("assign_part", (key,))
+        .ok()?
+        .extract()
+        .ok()
+}
 
 fn to_py_in_place(py: Python<'_>, items: &mut [Item]) -> PyResult<()> {
     for item in items.iter_mut() {
@@ -45,7 +66,10 @@ impl PyDynamicSink {
                 .bind(py)
                 .call_method1("build", (worker.index, worker.count))
                 .map_err(|e| user_error(step_id, "output, build", e))?;
-            Ok(PyDynamicSink { step_id: step_id.to_owned(), sink: sink.unbind() })
+            Ok(PyDynamicSink {
+                step_id: step_id.to_owned(),
+                sink: sink.unbind(),
+            })
         })
     }
 }
@@ -56,7 +80,8 @@ impl Sink for PyDynamicSink {
             to_py_in_place(py, items).map_err(|e| user_error(&self.step_id, "output, write", e))?;
             let sink = self.sink.bind(py);
             for item in items.iter() {
-                sink.call_method1("write", (obj(py, item),)).map_err(|e| user_error(&self.step_id, "output, write", e))?;
+                sink.call_method1("write", (obj(py, item),))
+                    .map_err(|e| user_error(&self.step_id, "output, write", e))?;
             }
             Ok(())
         })
@@ -64,7 +89,10 @@ impl Sink for PyDynamicSink {
 
     fn close(&mut self) -> Result<(), StepError> {
         Python::attach(|py| {
-            self.sink.bind(py).call_method0("close").map_err(|e| user_error(&self.step_id, "output, close", e))?;
+            self.sink
+                .bind(py)
+                .call_method0("close")
+                .map_err(|e| user_error(&self.step_id, "output, close", e))?;
             Ok(())
         })
     }
@@ -83,26 +111,54 @@ impl PyPartitionedSink {
     pub fn build(step_id: &str, output: &Py<PyAny>, worker: WorkerInfo) -> Result<Self, StepError> {
         Python::attach(|py| {
             let out = output.bind(py);
-            let fail = |what: &'static str| move |e| user_error(step_id, format!("output, {what}"), e);
+            let fail =
+                |what: &'static str| move |e| user_error(step_id, format!("output, {what}"), e);
             let mut names: Vec<String> = Vec::new();
-            for name in out.call_method0("list_parts").map_err(fail("list_parts"))?.try_iter().map_err(fail("list_parts"))? {
-                names.push(name.map_err(fail("list_parts"))?.extract().map_err(fail("list_parts"))?);
+            for name in out
+                .call_method0("list_parts")
+                .map_err(fail("list_parts"))?
+                .try_iter()
+                .map_err(fail("list_parts"))?
+            {
+                names.push(
+                    name.map_err(fail("list_parts"))?
+                        .extract()
+                        .map_err(fail("list_parts"))?,
+                );
             }
             names.sort();
             names.dedup();
             let mut parts = HashMap::new();
-            for name in names.into_iter().filter(|n| owner(n, worker.count) == worker.index) {
-                let built = out.call_method1("build_part", (&name, py.None())).map_err(fail("build_part"))?;
+            for name in names
+                .into_iter()
+                .filter(|n| owner(n, worker.count) == worker.index)
+            {
+                let built = out
+                    .call_method1("build_part", (&name, py.None()))
+                    .map_err(fail("build_part"))?;
                 if !built.is_none() {
                     parts.insert(name, built.unbind());
                 }
             }
-            Ok(PyPartitionedSink { step_id: step_id.to_owned(), output: output.clone_ref(py), parts })
+            Ok(PyPartitionedSink {
+                step_id: step_id.to_owned(),
+                output: output.clone_ref(py),
+                parts,
+            })
         })
     }
 }
 
 impl Sink for PyPartitionedSink {
+    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+        let output = Python::attach(|py| self.output.clone_ref(py));
+        Some(Box::new(move |item: &Item| {
+            // An item whose part cannot be found goes anywhere: `write` finds the same
+            // problem there and reports it with the step id.
+            Python::attach(|py| part_of(py, &output, item)).map_or(0, |part| route_hash(&part))
+        }))
+    }
+
     fn write(&mut self, _epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
             to_py_in_place(py, items).map_err(|e| user_error(&self.step_id, "output, write", e))?;
@@ -143,8 +199,10 @@ impl Sink for PyPartitionedSink {
         Python::attach(|py| {
             for sink in self.parts.values() {
                 let sink = sink.bind(py);
-                sink.call_method0("snapshot").map_err(|e| user_error(&self.step_id, "output, snapshot", e))?;
-                sink.call_method0("close").map_err(|e| user_error(&self.step_id, "output, close", e))?;
+                sink.call_method0("snapshot")
+                    .map_err(|e| user_error(&self.step_id, "output, snapshot", e))?;
+                sink.call_method0("close")
+                    .map_err(|e| user_error(&self.step_id, "output, close", e))?;
             }
             Ok(())
         })
@@ -162,7 +220,10 @@ pub struct NativeStdout {
 impl NativeStdout {
     /// A sink for `step_id`.
     pub fn new(step_id: &str) -> Self {
-        NativeStdout { step_id: step_id.to_owned(), buf: String::new() }
+        NativeStdout {
+            step_id: step_id.to_owned(),
+            buf: String::new(),
+        }
     }
 }
 
@@ -175,7 +236,10 @@ impl Sink for NativeStdout {
             let stdout = sys.getattr("stdout").map_err(fail)?;
             let original = sys.getattr("__stdout__").map_err(fail)?;
             if !stdout.is(&original) {
-                let print = py.import("builtins").and_then(|b| b.getattr("print")).map_err(fail)?;
+                let print = py
+                    .import("builtins")
+                    .and_then(|b| b.getattr("print"))
+                    .map_err(fail)?;
                 to_py_in_place(py, items).map_err(fail)?;
                 for item in items.iter() {
                     print.call1((obj(py, item),)).map_err(fail)?;
@@ -186,7 +250,9 @@ impl Sink for NativeStdout {
                 match item {
                     Item::Str(s) => self.buf.push_str(s),
                     Item::Encoded(b) => self.buf.push_str(&crate::codec::render_python(b)),
-                    Item::Py(p) => self.buf.push_str(&p.0.bind(py).str().map_err(fail)?.to_cow().map_err(fail)?),
+                    Item::Py(p) => self
+                        .buf
+                        .push_str(&p.0.bind(py).str().map_err(fail)?.to_cow().map_err(fail)?),
                 }
                 self.buf.push('\n');
             }
@@ -198,7 +264,14 @@ impl Sink for NativeStdout {
             let mut out = std::io::stdout().lock();
             out.write_all(self.buf.as_bytes())
                 .and_then(|_| out.flush())
-                .map_err(|e| StepError::io(&self.step_id, "output, StdOutput", "writing to standard output", e))?;
+                .map_err(|e| {
+                    StepError::io(
+                        &self.step_id,
+                        "output, StdOutput",
+                        "writing to standard output",
+                        e,
+                    )
+                })?;
         }
         Ok(())
     }

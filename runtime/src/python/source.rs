@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 
 use super::error::user_error;
 use super::item::from_py;
-use crate::engine::{owner, Poll, Source, WorkerInfo};
+use crate::engine::{owner, some_worker_idle, Poll, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 
@@ -20,11 +20,17 @@ pub struct PySource {
     step_id: String,
     parts: Vec<PyPart>,
     next_part: usize,
+    idle_workers: bool,
 }
 
 impl PySource {
     /// Builds this worker's share of `input`, a `PartitionedInput` or `DynamicInput`.
-    pub fn build(step_id: &str, input: &Py<PyAny>, partitioned: bool, worker: WorkerInfo) -> Result<Self, StepError> {
+    pub fn build(
+        step_id: &str,
+        input: &Py<PyAny>,
+        partitioned: bool,
+        worker: WorkerInfo,
+    ) -> Result<Self, StepError> {
         Python::attach(|py| {
             let input = input.bind(py);
             let fail = |what: &str| {
@@ -32,8 +38,11 @@ impl PySource {
                 move |e| user_error(step_id, format!("input, {what}"), e)
             };
             let mut parts = Vec::new();
+            let mut idle_workers = false;
             if partitioned {
-                let listed = input.call_method0("list_parts").map_err(fail("list_parts"))?;
+                let listed = input
+                    .call_method0("list_parts")
+                    .map_err(fail("list_parts"))?;
                 let mut names: Vec<String> = Vec::new();
                 for name in listed.try_iter().map_err(fail("list_parts"))? {
                     let name = name.map_err(fail("list_parts"))?;
@@ -42,22 +51,45 @@ impl PySource {
                 // Every worker lists the same parts; sorting makes their order the same too.
                 names.sort();
                 names.dedup();
-                for name in names.into_iter().filter(|n| owner(n, worker.count) == worker.index) {
-                    let built = input.call_method1("build_part", (&name, py.None())).map_err(fail("build_part"))?;
+                idle_workers = some_worker_idle(names.iter().map(String::as_str), worker.count);
+                for name in names
+                    .into_iter()
+                    .filter(|n| owner(n, worker.count) == worker.index)
+                {
+                    let built = input
+                        .call_method1("build_part", (&name, py.None()))
+                        .map_err(fail("build_part"))?;
                     if !built.is_none() {
-                        parts.push(PyPart { name, source: built.unbind() });
+                        parts.push(PyPart {
+                            name,
+                            source: built.unbind(),
+                        });
                     }
                 }
             } else {
-                let built = input.call_method1("build", (worker.index, worker.count)).map_err(fail("build"))?;
-                parts.push(PyPart { name: "dynamic".into(), source: built.unbind() });
+                let built = input
+                    .call_method1("build", (worker.index, worker.count))
+                    .map_err(fail("build"))?;
+                parts.push(PyPart {
+                    name: "dynamic".into(),
+                    source: built.unbind(),
+                });
             }
-            Ok(PySource { step_id: step_id.to_owned(), parts, next_part: 0 })
+            Ok(PySource {
+                step_id: step_id.to_owned(),
+                parts,
+                next_part: 0,
+                idle_workers,
+            })
         })
     }
 }
 
 impl Source for PySource {
+    fn leaves_workers_idle(&self) -> bool {
+        self.idle_workers
+    }
+
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
         if self.parts.is_empty() {
             return Ok(Poll::Done);
@@ -81,15 +113,29 @@ impl Source for PySource {
                         let source = part.source.bind(py);
                         if source.hasattr("snapshot").unwrap_or(false) {
                             // The last snapshot, at end of input, as 0.16 takes it.
-                            source
-                                .call_method0("snapshot")
-                                .map_err(|e| user_error(&self.step_id, format!("input, snapshot of part {:?}", part.name), e))?;
+                            source.call_method0("snapshot").map_err(|e| {
+                                user_error(
+                                    &self.step_id,
+                                    format!("input, snapshot of part {:?}", part.name),
+                                    e,
+                                )
+                            })?;
                         }
-                        source
-                            .call_method0("close")
-                            .map_err(|e| user_error(&self.step_id, format!("input, close of part {:?}", part.name), e))?;
+                        source.call_method0("close").map_err(|e| {
+                            user_error(
+                                &self.step_id,
+                                format!("input, close of part {:?}", part.name),
+                                e,
+                            )
+                        })?;
                     }
-                    Err(e) => return Err(user_error(&self.step_id, format!("input, next of part {:?}", part.name), e)),
+                    Err(e) => {
+                        return Err(user_error(
+                            &self.step_id,
+                            format!("input, next of part {:?}", part.name),
+                            e,
+                        ))
+                    }
                 }
             }
             Ok(if self.parts.is_empty() {

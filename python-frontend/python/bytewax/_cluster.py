@@ -1,0 +1,124 @@
+"""Running a flow on several local processes (``python -m bytewax.run -p N``).
+
+The parent re-runs the user's own command once per process, telling each child its
+process id and the cluster's addresses, then waits. Addresses use free loopback ports
+picked here, so two clusters on one machine never collide. Each child's stdout comes
+back through a pipe and is written out a whole line at a time, so lines of different
+processes never run into one another. When a child fails, the others are told by the
+engine and stop; the parent exits with the failing child's status, and the user sees
+its error once. Ctrl-C stops every child.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import List, Optional
+
+# Environment of a child: its process id and the cluster's addresses.
+CHILD_PROCESS_ID = "__BYTEWAX_PROC_ID"
+CHILD_ADDRESSES = "__BYTEWAX_ADDRESSES"
+# Exit status of a child that stopped because another one failed.
+PEER_FAILED_STATUS = 3
+# How long the other children get to stop by themselves after one fails.
+_STOP_GRACE_S = 5.0
+
+
+def free_addresses(count: int) -> List[str]:
+    """`count` loopback addresses whose ports are free now."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _own_command() -> List[str]:
+    """The command this process was started with, to start the children the same way."""
+    orig = getattr(sys, "orig_argv", None)
+    if orig:
+        return [sys.executable, *orig[1:]]
+    return [sys.executable, *sys.argv]
+
+
+def _relay(stream, lock: threading.Lock) -> None:
+    out = sys.stdout.buffer
+    for line in iter(stream.readline, b""):
+        with lock:
+            out.write(line)
+            out.flush()
+    stream.close()
+
+
+def run_local_cluster(processes: int, interrupt_message: str) -> int:
+    """Starts `processes` children running this same command; returns the exit status."""
+    addresses = free_addresses(processes)
+    command = _own_command()
+    lock = threading.Lock()
+    children: List[subprocess.Popen] = []
+    relays: List[threading.Thread] = []
+    sys.stdout.flush()
+    try:
+        for proc_id in range(processes):
+            env = dict(os.environ)
+            env[CHILD_PROCESS_ID] = str(proc_id)
+            env[CHILD_ADDRESSES] = ";".join(addresses)
+            # Its own session: Ctrl-C in the terminal reaches the parent only, which
+            # then stops every child itself.
+            child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, start_new_session=True)
+            children.append(child)
+            relay = threading.Thread(target=_relay, args=(child.stdout, lock), daemon=True)
+            relay.start()
+            relays.append(relay)
+        status = _wait(children)
+    except KeyboardInterrupt:
+        _stop(children)
+        raise KeyboardInterrupt(interrupt_message) from None
+    for relay in relays:
+        relay.join()
+    return status
+
+
+def _wait(children: List[subprocess.Popen]) -> int:
+    """Waits for every child; after the first failure, gives the rest a grace period."""
+    failed_at: Optional[float] = None
+    status = 0
+    while True:
+        codes = [c.poll() for c in children]
+        for proc_id, code in enumerate(codes):
+            if code not in (None, 0, PEER_FAILED_STATUS) and status == 0:
+                status = code if code > 0 else 1
+                if code < 0:
+                    print(f"bytewax: process {proc_id} was killed by signal {-code}", file=sys.stderr)
+            if code not in (None, 0) and failed_at is None:
+                failed_at = time.monotonic()
+        if all(code is not None for code in codes):
+            break
+        if failed_at is not None and time.monotonic() - failed_at > _STOP_GRACE_S:
+            _stop(children)
+            break
+        time.sleep(0.02)
+    if status == 0 and any(c.returncode == PEER_FAILED_STATUS for c in children):
+        # Only "a peer failed" reports: the failure itself left no status behind.
+        status = 1
+    return status
+
+
+def _stop(children: List[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 2.0
+    for child in children:
+        try:
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
