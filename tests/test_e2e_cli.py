@@ -110,16 +110,8 @@ def test_help_exits_zero_and_lists_every_flag(run_bytewax):
 @pytest.mark.ours_only
 @pytest.mark.parametrize(
     "args, option_names",
-    [
-        (["-p", "2"], ("-p", "--processes")),
-        (["-w", "2"], ("-w", "--workers-per-process")),
-        (
-            ["-i", "0", "-a", "localhost:2101"],
-            ("-i", "--process-id", "-a", "--addresses"),
-        ),
-        (["--sqlite-directory", "x"], ("--sqlite-directory",)),
-    ],
-    ids=["processes", "workers", "cluster", "sqlite"],
+    [(["--sqlite-directory", "x"], ("--sqlite-directory",))],
+    ids=["sqlite"],
 )
 def test_unsupported_flag_exits_2_naming_the_option(
     run_bytewax, wordcount_dir, args, option_names

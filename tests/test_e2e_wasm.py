@@ -468,3 +468,23 @@ def test_a_dt_getter_failure_names_the_step(tmp_path):
     assert result.returncode == 1
     assert "when" in result.stderr and "dt_getter" in result.stderr
     assert "cannot decode an item as `Stamped`" in result.stderr
+
+
+def test_builtin_list_and_append_fold_a_window_and_a_session(tmp_path):
+    items = [["a", T0 + 1_000], ["a", T0 + 3_000], ["a", T0 + 12_000], ["a", T0 + 2_000]]
+    for window, expected in [
+        (TEN_SECONDS, [[T0 + 1_000, T0 + 3_000, T0 + 2_000], [T0 + 12_000]]),
+        ({"type": "session", "gap_ms": 5_000}, [[T0 + 1_000, T0 + 3_000, T0 + 2_000], [T0 + 12_000]]),
+    ]:
+        plan = write_plan(tmp_path, [
+            given_items(items),
+            {"op": "fold_window", "step_id": "lists",
+             "clock": event_clock({"kind": "builtin", "name": "millis"}, wait_ms=86_400_000),
+             "window": window, "builder": {"kind": "builtin", "name": "list"},
+             "folder": {"kind": "builtin", "name": "append"}},
+            stdout_output(),
+        ])
+        result = run_cli("run", plan)
+        assert result.returncode == 0, result.stderr
+        folded = sorted(list(v) for _, v in map(ast.literal_eval, result.stdout.splitlines()))
+        assert folded == sorted(expected), window

@@ -91,10 +91,43 @@ pub fn reduce(name: &str, acc: &[u8], value: &[u8]) -> Result<Vec<u8>, String> {
     Ok(encode(&sum))
 }
 
+/// Builder builtins: `list` (an empty list).
+pub fn build(name: &str) -> Result<Vec<u8>, String> {
+    match name {
+        "list" => Ok(encode(&Value::Array(Vec::new()))),
+        other => Err(format!("builtin {other} is not a builder")),
+    }
+}
+
+/// Folder builtins: `append` (the value at the end of the list accumulator).
+pub fn fold(name: &str, acc: &[u8], value: &[u8]) -> Result<Vec<u8>, String> {
+    if name != "append" {
+        return Err(format!("builtin {name} is not a folder"));
+    }
+    match decode(acc)? {
+        Value::Array(mut items) => {
+            items.push(decode(value)?);
+            Ok(encode(&Value::Array(items)))
+        }
+        _ => Err(format!("builtin append needs a list to append to; got `{}`", render_python(acc))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::{encode_json, encode_str};
+
+    #[test]
+    fn list_and_append_fold_values_in_order() {
+        let mut acc = build("list").unwrap();
+        for v in [json!(1), json!("two")] {
+            acc = fold("append", &acc, &encode_json(&v)).unwrap();
+        }
+        assert_eq!(render_python(&acc), "(1, 'two')");
+        assert!(fold("append", &encode_json(&json!(3)), &acc).unwrap_err().contains("needs a list"));
+        assert_eq!(build("nope").unwrap_err(), "builtin nope is not a builder");
+    }
     use serde_json::json;
 
     #[test]

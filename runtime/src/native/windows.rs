@@ -21,6 +21,8 @@ enum Aggregation {
     WasmReduce(WasmFns),
     WasmFold(WasmFns),
     BuiltinReduce { name: String, context: String },
+    /// A builtin builder and folder (`list` and `append`).
+    BuiltinFold { builder: String, folder: String, context: String },
     Collect,
 }
 
@@ -63,9 +65,7 @@ impl NativeWindows {
     pub fn new(step: &Step) -> Result<Self, StepError> {
         let (clock, window, fold) = match step {
             Step::ReduceWindow { clock, window, reducer, .. } => (clock, window, reducer_fold(step, reducer)?),
-            Step::FoldWindow { clock, window, builder, folder, .. } => {
-                (clock, window, Aggregation::WasmFold(WasmFns::new(step, &[builder, folder])?))
-            }
+            Step::FoldWindow { clock, window, builder, folder, .. } => (clock, window, folder_fold(step, builder, folder)?),
             Step::CollectWindow { clock, window, .. } => (clock, window, Aggregation::Collect),
             other => unreachable!("{} is not a window step", other.op()),
         };
@@ -119,6 +119,16 @@ impl NativeWindows {
                         _ => values[v].clone(),
                     };
                     self.windows.set(slot, id, Acc::Value(next));
+                }
+            }
+            Aggregation::BuiltinFold { builder, folder, context } => {
+                let fail = |m: String| StepError::message(&self.step_id, context.as_str(), m);
+                for ((slot, id), v) in self.grouping.arrivals() {
+                    let acc = match self.windows.get_mut(slot, id) {
+                        Some(Acc::Value(acc)) => std::mem::take(acc),
+                        _ => builtin::build(builder).map_err(fail)?,
+                    };
+                    self.windows.set(slot, id, Acc::Value(builtin::fold(folder, &acc, &values[v]).map_err(fail)?));
                 }
             }
             Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
@@ -177,6 +187,16 @@ impl NativeWindows {
                     out.push(Item::Encoded(encode_pair(&key, &acc)));
                 }
             }
+            Aggregation::BuiltinFold { builder, folder, context } => {
+                let fail = |m: String| StepError::message(&self.step_id, context.as_str(), m);
+                for (key, kept) in pending {
+                    let mut acc = builtin::build(builder).map_err(fail)?;
+                    for k in kept {
+                        acc = builtin::fold(folder, &acc, &k.value).map_err(fail)?;
+                    }
+                    out.push(Item::Encoded(encode_pair(&key, &acc)));
+                }
+            }
             Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
                 let mut groups = Groups::new();
                 for (_, kept) in &pending {
@@ -207,6 +227,17 @@ fn merge_kept(into: &mut Acc, from: Acc) {
     if let (Acc::Kept(list), Acc::Kept(more)) = (into, from) {
         list.extend(more);
     }
+}
+
+fn folder_fold(step: &Step, builder: &FnRef, folder: &FnRef) -> Result<Aggregation, StepError> {
+    Ok(match (builder, folder) {
+        (FnRef::Builtin { name: b }, FnRef::Builtin { name: f }) => Aggregation::BuiltinFold {
+            builder: b.clone(),
+            folder: f.clone(),
+            context: format!("{}, builder `{}` and folder `{}`", step.op(), builder.label(), folder.label()),
+        },
+        _ => Aggregation::WasmFold(WasmFns::new(step, &[builder, folder])?),
+    })
 }
 
 fn reducer_fold(step: &Step, reducer: &FnRef) -> Result<Aggregation, StepError> {

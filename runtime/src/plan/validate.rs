@@ -9,7 +9,7 @@ use super::error::PlanError;
 use super::model::{ClockSpec, FnRef, Plan, Step, WindowSpec, PLAN_VERSION};
 
 /// Host-native functions a plan may name with `{"kind": "builtin"}`.
-pub const BUILTIN_FUNCTIONS: &[&str] = &["identity", "add", "lower", "upper", "split_whitespace", "len", "millis"];
+pub const BUILTIN_FUNCTIONS: &[&str] = &["identity", "add", "lower", "upper", "split_whitespace", "len", "millis", "list", "append"];
 
 /// Parses and validates a plan. Every error names the JSON path and, inside a step, its id.
 pub fn parse_plan(text: &str) -> Result<Plan, PlanError> {
