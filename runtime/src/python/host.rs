@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 
 use super::chain::PyChain;
-use super::keyed::{PyKeyBy, PyReduce, PyStatefulMap};
+use super::keyed::{ValueForm, PyKeyBy, PyReduce, PyStatefulMap};
 use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
 use super::source::PySource;
 use crate::connectors::FileSource;
@@ -60,12 +60,14 @@ fn kind_name(f: &FnRef) -> &'static str {
 /// Runs plans whose step code is Python.
 pub struct PyStepHost {
     callables: Callables,
+    across_processes: bool,
 }
 
 impl PyStepHost {
-    /// A host over the frontend's registry.
-    pub fn new(callables: Callables) -> Self {
-        PyStepHost { callables }
+    /// A host over the frontend's registry; `across_processes` when the run's workers are
+    /// in several processes.
+    pub fn new(callables: Callables, across_processes: bool) -> Self {
+        PyStepHost { callables, across_processes }
     }
 }
 
@@ -89,7 +91,12 @@ impl StepHost for PyStepHost {
     }
 
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {
-        Ok(Box::new(PyKeyBy::new(step, runs_in_wasm(step))))
+        let values = match (runs_in_wasm(step), self.across_processes) {
+            (true, _) => ValueForm::Encoded,
+            (false, true) => ValueForm::EncodedWhenPlain,
+            (false, false) => ValueForm::Python,
+        };
+        Ok(Box::new(PyKeyBy::new(step, values)))
     }
 
     fn keyed_logic(&self, step: &Step, _worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError> {

@@ -19,15 +19,33 @@ use crate::plan::Step;
 pub struct PyKeyBy {
     step_id: String,
     context: String,
-    // WASM stateful steps take values in the codec; convert them once, here.
-    encode_values: bool,
+    values: ValueForm,
+}
+
+/// How [`PyKeyBy`] hands values on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueForm {
+    /// As Python objects.
+    Python,
+    /// In the codec: WASM stateful steps take them so; convert them once, here.
+    Encoded,
+    /// Exact `int`, `float` and `str` values in the codec, the rest as Python objects.
+    /// Between processes, an encoded value crosses without the GIL; a Python object
+    /// needs it twice per item (to write it and to read it back).
+    EncodedWhenPlain,
 }
 
 impl PyKeyBy {
-    /// For the stateful `step`; `encode_values` when its functions are WASM.
-    pub fn new(step: &Step, encode_values: bool) -> Self {
-        PyKeyBy { step_id: step.step_id().to_owned(), context: step.op().to_owned(), encode_values }
+    /// For the stateful `step`, handing values on in the form `values`.
+    pub fn new(step: &Step, values: ValueForm) -> Self {
+        PyKeyBy { step_id: step.step_id().to_owned(), context: step.op().to_owned(), values }
     }
+}
+
+fn is_plain(value: &Bound<'_, PyAny>) -> bool {
+    value.is_exact_instance_of::<PyString>()
+        || value.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || (value.is_exact_instance_of::<pyo3::types::PyInt>() && value.extract::<i64>().is_ok())
 }
 
 impl KeyBy for PyKeyBy {
@@ -57,7 +75,12 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
-                let value = if self.encode_values {
+                let encode = match self.values {
+                    ValueForm::Python => false,
+                    ValueForm::Encoded => true,
+                    ValueForm::EncodedWhenPlain => is_plain(&value),
+                };
+                let value = if encode {
                     Item::Encoded(
                         super::codec::encode(&value)
                             .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?,

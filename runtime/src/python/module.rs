@@ -50,7 +50,7 @@ pub fn run_main(
             "epoch interval must be a non-negative number of seconds, got {epoch_interval_s}"
         )));
     }
-    let host = Arc::new(PyStepHost::new(Callables::new(callables)));
+    let host = Arc::new(PyStepHost::new(Callables::new(callables), cluster.is_some()));
     let config = RunConfig {
         epoch_interval: Duration::from_secs_f64(epoch_interval_s),
     };
