@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -135,6 +136,32 @@ def test_two_workers_give_the_same_totals(wasm_wordcount_totals):
     result = run_cli("run", "-w", "2", EXAMPLE_PLAN)
     assert result.returncode == 0, result.stderr
     assert summed_counts(result.stdout) == wasm_wordcount_totals
+
+
+def test_a_two_process_cluster_gives_the_same_totals(wasm_wordcount_totals):
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    addresses = ";".join(f"127.0.0.1:{p}" for p in ports)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYTEWAX_")}
+    procs = [
+        subprocess.Popen([str(BINARY), "run", "-i", str(i), "-a", addresses, "-w", "2", str(EXAMPLE_PLAN)],
+                         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    results = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
+    assert summed_counts("".join(out for out, _ in results)) == wasm_wordcount_totals
+
+
+def test_a_cluster_process_alone_gives_up_naming_the_missing_one(tmp_path):
+    addresses = "127.0.0.1:1;127.0.0.1:2"
+    result = run_cli("run", "-i", "1", "-a", addresses, "--connect-timeout", "0.5", EXAMPLE_PLAN)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "process 1 could not connect to process 0 (127.0.0.1:1)" in result.stderr
 
 
 def test_validate_accepts_the_example():

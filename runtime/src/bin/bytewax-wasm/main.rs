@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytewax_runtime::engine::{run_single, run_threads, RunConfig};
+use bytewax_runtime::engine::{run_cluster, run_single, run_threads, ClusterLayout, RunConfig};
 use bytewax_runtime::native::NativeHost;
 use bytewax_runtime::plan::{parse_plan, FnRef, Plan, Step};
 use clap::{Parser, Subcommand};
@@ -41,6 +41,16 @@ enum Command {
         /// Worker threads. WASM steps run without a global lock, so threads scale.
         #[arg(short = 'w', long = "workers-per-process", env = "BYTEWAX_WORKERS_PER_PROCESS", default_value_t = 1)]
         workers: usize,
+        /// This process's index in a cluster of processes (with --addresses).
+        #[arg(short = 'i', long = "process-id", env = "BYTEWAX_PROCESS_ID", requires = "addresses")]
+        process_id: Option<usize>,
+        /// Every process's host:port, joined by semicolons, in process order; each process
+        /// of the cluster is started with the same list and its own --process-id.
+        #[arg(short = 'a', long = "addresses", env = "BYTEWAX_ADDRESSES", requires = "process_id")]
+        addresses: Option<String>,
+        /// Seconds to wait for every process of the cluster to connect.
+        #[arg(long, env = "BYTEWAX_CLUSTER_CONNECT_TIMEOUT", default_value_t = 60.0)]
+        connect_timeout: f64,
     },
     /// Check a plan: its shape, and that every WASM step exists in its component with the right kind.
     Validate {
@@ -57,7 +67,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { plan, epoch_interval, workers } => run(&plan, epoch_interval, workers),
+        Command::Run { plan, epoch_interval, workers, process_id, addresses, connect_timeout } => {
+            let cluster = process_id.zip(addresses).map(|(process, addresses)| (process, addresses, connect_timeout));
+            run(&plan, epoch_interval, workers, cluster)
+        }
         Command::Validate { plan: path } => load(&path).and_then(|p| {
             check::check_components(&p).map_err(usage)?;
             println!("{}: ok ({} steps)", path.display(), p.steps.len());
@@ -112,7 +125,10 @@ fn step_has_python(step: &Step) -> bool {
         || step.functions().iter().any(|(_, f)| matches!(f, FnRef::Python { .. }))
 }
 
-fn run(path: &Path, epoch_interval: f64, workers: usize) -> Result<(), Failure> {
+/// `(process id, addresses, connect timeout in seconds)` of a cluster member.
+type ClusterArgs = (usize, String, f64);
+
+fn run(path: &Path, epoch_interval: f64, workers: usize, cluster: Option<ClusterArgs>) -> Result<(), Failure> {
     if !(epoch_interval.is_finite() && epoch_interval >= 0.0) {
         return Err(usage(format!("--epoch-interval must be a non-negative number of seconds, got {epoch_interval}")));
     }
@@ -125,6 +141,20 @@ fn run(path: &Path, epoch_interval: f64, workers: usize) -> Result<(), Failure> 
     let plan = Arc::new(plan);
     let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval) };
     let host = Arc::new(NativeHost);
-    let result = if workers == 1 { run_single(plan, host, config) } else { run_threads(plan, host, config, workers) };
+    let result = match cluster {
+        Some((process, addresses, timeout)) => {
+            let addresses: Vec<String> = addresses.split(';').map(str::to_owned).collect();
+            if process >= addresses.len() {
+                return Err(usage(format!("--process-id {process} is not below the number of addresses ({})", addresses.len())));
+            }
+            if !(timeout.is_finite() && timeout > 0.0) {
+                return Err(usage(format!("--connect-timeout must be a positive number of seconds, got {timeout}")));
+            }
+            let layout = ClusterLayout { process, addresses, threads: workers, connect_timeout: Duration::from_secs_f64(timeout) };
+            run_cluster(plan, host, config, layout)
+        }
+        None if workers == 1 => run_single(plan, host, config),
+        None => run_threads(plan, host, config, workers),
+    };
     result.map_err(|e| (1, e.to_string()))
 }
