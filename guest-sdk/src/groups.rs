@@ -40,6 +40,15 @@ fn push_state(states: &mut Batch, state: Option<Held>, step: &str) -> Result<(),
     Ok(())
 }
 
+/// Empty results with room for one entry per group.
+fn results_for(groups: &Groups) -> GroupResults {
+    GroupResults {
+        states: Batch::new(),
+        emitted: Batch::new(),
+        emitted_ends: Vec::with_capacity(groups.len()),
+    }
+}
+
 fn held(bytes: Option<&[u8]>) -> Option<Held> {
     bytes.map(|b| Held::Encoded(b.to_vec()))
 }
@@ -51,11 +60,7 @@ pub fn stateful_map(
     mapper: Named<'_, dyn StatefulMapStep>,
     groups: &Groups,
 ) -> Result<GroupResults, String> {
-    let mut results = GroupResults {
-        states: Batch::new(),
-        emitted: Batch::new(),
-        emitted_ends: Vec::with_capacity(groups.len()),
-    };
+    let mut results = results_for(groups);
     for g in 0..groups.len() {
         let mut state = held(groups.state(g));
         for value in groups.values(g) {
@@ -80,11 +85,7 @@ pub fn reduce(
     is_complete: Named<'_, dyn IsCompleteStep>,
     groups: &Groups,
 ) -> Result<GroupResults, String> {
-    let mut results = GroupResults {
-        states: Batch::new(),
-        emitted: Batch::new(),
-        emitted_ends: Vec::with_capacity(groups.len()),
-    };
+    let mut results = results_for(groups);
     for g in 0..groups.len() {
         let mut acc = held(groups.state(g));
         for value in groups.values(g) {

@@ -42,7 +42,7 @@ pub fn run_single(
     config: RunConfig,
 ) -> Result<(), RunError> {
     let abort = Arc::new(AtomicBool::new(false));
-    timely::execute_directly(move |worker| run_worker(worker, &plan, &*host, &config, abort))
+    timely::execute_directly(move |worker| run_worker(worker, &plan, &*host, &config, abort, false))
 }
 
 /// Runs `plan` on `threads` worker threads of this process. The calling thread waits,
@@ -98,15 +98,16 @@ fn run_workers(workers: Workers<'_>, plan: Arc<Plan>, host: Arc<dyn StepHost>, c
     };
     let abort = Arc::new(AtomicBool::new(false));
     let running = Arc::new(AtomicUsize::new(threads));
+    let in_cluster = matches!(workers, Workers::Cluster(_));
     let body = {
         let (abort, running, host) = (abort.clone(), running.clone(), host.clone());
         move |worker: &mut Worker| {
-            let result = host.run_worker_thread(&mut || run_worker(worker, &plan, &*host, &config, abort.clone()));
+            let result =
+                host.run_worker_thread(&mut || run_worker(worker, &plan, &*host, &config, abort.clone(), in_cluster));
             running.fetch_sub(1, Ordering::SeqCst);
             result
         }
     };
-    let in_cluster = matches!(workers, Workers::Cluster(_));
     let guards = match workers {
         Workers::Threads(n) => timely::execute(timely::Config::process(n), body).map_err(setup_error)?,
         Workers::Cluster(layout) => connect(body, layout)?,
@@ -168,13 +169,16 @@ where
 /// How long a failing worker keeps its network going after telling the others to stop.
 const ABORT_FLUSH: Duration = Duration::from_millis(200);
 
-/// The body of one timely worker.
+/// The body of one timely worker. With `peers_elsewhere` (workers in other processes), a
+/// failing worker keeps its network going a moment so that its "stop" reaches them; the
+/// threads of one process share `abort` and need no such wait.
 pub fn run_worker(
     worker: &mut Worker,
     plan: &Plan,
     host: &dyn StepHost,
     config: &RunConfig,
     abort: Arc<AtomicBool>,
+    peers_elsewhere: bool,
 ) -> Result<(), RunError> {
     let ctx = Rc::new(WorkerContext::new(abort.clone()));
     let probe = ProbeHandle::new();
@@ -219,7 +223,7 @@ pub fn run_worker(
         if told_to_stop.get() {
             abort.store(true, Ordering::SeqCst);
         }
-        if !worker.installed_dataflows().contains(&dataflow_id) {
+        if stop_signal.is_some() && !worker.installed_dataflows().contains(&dataflow_id) {
             // Done: closing the stop signal's input lets its dataflow finish too.
             stop_signal = None;
         }
@@ -235,10 +239,8 @@ pub fn run_worker(
         return Ok(());
     }
     let error = ctx.take_error();
-    if let (Some(signal), true) = (
-        stop_signal.as_mut(),
-        error.is_some() || interrupted.is_some(),
-    ) {
+    let should_tell = peers_elsewhere && (error.is_some() || interrupted.is_some());
+    if let (Some(signal), true) = (stop_signal.as_mut(), should_tell) {
         signal.send(());
         signal.flush();
         let until = Instant::now() + ABORT_FLUSH;
