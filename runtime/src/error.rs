@@ -101,6 +101,8 @@ pub enum RunError {
     Interrupted,
     /// The cluster could not be set up (a process never connected, a bad address...).
     Cluster(String),
+    /// The recovery store could not be read or written.
+    Recovery(String),
 }
 
 impl fmt::Display for RunError {
@@ -111,6 +113,7 @@ impl fmt::Display for RunError {
             RunError::PeerFailed => f.write_str("another worker failed; see its error"),
             RunError::Interrupted => f.write_str("interrupted"),
             RunError::Cluster(m) => f.write_str(m),
+            RunError::Recovery(m) => write!(f, "recovery: {m}"),
         }
     }
 }

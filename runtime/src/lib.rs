@@ -12,6 +12,7 @@ pub mod item;
 pub mod log;
 pub mod native;
 pub mod plan;
+pub mod recovery;
 pub mod wasm;
 pub mod window;
 

@@ -8,6 +8,9 @@ from typing import Any, Dict, List, Optional
 PLAN_VERSION: int
 """The plan format version this engine reads."""
 
+RECOVERY_FORMAT: int
+"""The version of the binary format of Rust-held state in recovery snapshots."""
+
 class PeerFailure(RuntimeError):
     """Another worker or process of the cluster failed first; its own error is reported
     where it ran."""
@@ -21,6 +24,7 @@ def run_main(
     process_id: int = 0,
     addresses: Optional[List[str]] = None,
     connect_timeout_s: float = 60.0,
+    recovery_db_dir: Optional[str] = None,
 ) -> None:
     """Run a JSON plan until every input is exhausted.
 
@@ -33,6 +37,11 @@ def run_main(
     process is ``process_id`` of a cluster connected by TCP, running ``workers`` threads;
     it waits at most ``connect_timeout_s`` for the others to connect, and raises
     ``PeerFailure`` if another process fails first.
+
+    With ``recovery_db_dir`` (an existing directory), worker ``i`` snapshots every epoch
+    into ``recovery_db_dir/worker{i}.sqlite3`` and a run resumes from the last epoch every
+    worker of the previous run committed, with any number of workers; ``RuntimeError``
+    when the store cannot be read or written.
 
     Raises the user's own exception (with a note naming the step) when user code fails,
     ``TypeError`` (naming the step) when user code returns the wrong shape, ``ValueError``

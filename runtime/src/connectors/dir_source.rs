@@ -4,26 +4,28 @@
 use std::path::PathBuf;
 
 use super::LineReader;
-use crate::engine::{owner, some_worker_idle, Poll, Source, WorkerInfo};
+use crate::engine::{owner, some_worker_idle, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
+use crate::recovery::{decode, encode, KeyChange};
 
-/// Lines of this worker's files, one file after another.
+/// Lines of this worker's files, one file after another. Each file's snapshot is the byte
+/// offset after its last line read.
 pub struct DirSource {
     step_id: String,
-    files: Vec<PathBuf>,
-    reader: Option<LineReader>,
+    // (name, path, offset to start at), reverse-sorted so `pop` reads in name order.
+    files: Vec<(String, PathBuf, u64)>,
+    reader: Option<(String, LineReader)>,
     idle_workers: bool,
+    // Positions that moved since the last snapshot (finished files, then the open one).
+    moved: Vec<(String, u64)>,
+    reader_moved: bool,
 }
 
 impl DirSource {
-    /// Lists `dir` (not recursively) for files whose names match `glob` (`*` and `?`).
-    pub fn open(
-        step_id: &str,
-        dir: &str,
-        glob: &str,
-        worker: WorkerInfo,
-    ) -> Result<Self, StepError> {
+    /// Lists `dir` (not recursively) for files whose names match `glob` (`*` and `?`); a
+    /// resumed run starts each file at the offset `restored` holds for its name.
+    pub fn open(step_id: &str, dir: &str, glob: &str, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
         let fail = |e| StepError::io(step_id, "input, dir", format!("cannot list {dir:?}"), e);
         let mut files = Vec::new();
         let mut names = Vec::new();
@@ -32,20 +34,19 @@ impl DirSource {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.file_type().map_err(fail)?.is_file() && glob_match(glob, &name) {
                 if owner(&name, worker.count) == worker.index {
-                    files.push(entry.path());
+                    let offset = match restored.iter().find(|(part, _)| *part == name) {
+                        Some((_, state)) => decode::<u64>(state)
+                            .map_err(|e| StepError::message(step_id, "input, dir", format!("resuming {name:?}: {e}")))?,
+                        None => 0,
+                    };
+                    files.push((name.clone(), entry.path(), offset));
                 }
                 names.push(name);
             }
         }
         let idle_workers = some_worker_idle(names.iter().map(String::as_str), worker.count);
-        // Reverse-sorted so `pop` reads files in name order.
-        files.sort_by(|a, b| b.cmp(a));
-        Ok(DirSource {
-            step_id: step_id.to_owned(),
-            files,
-            reader: None,
-            idle_workers,
-        })
+        files.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(DirSource { step_id: step_id.to_owned(), files, reader: None, idle_workers, moved: Vec::new(), reader_moved: false })
     }
 }
 
@@ -57,23 +58,25 @@ impl Source for DirSource {
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
         while out.len() < max {
             if self.reader.is_none() {
-                let Some(path) = self.files.pop() else {
+                let Some((name, path, offset)) = self.files.pop() else {
                     return Ok(Poll::Done);
                 };
-                let reader = LineReader::open(&path, 0).map_err(|e| {
-                    StepError::io(
-                        &self.step_id,
-                        "input, dir",
-                        format!("cannot open {}", path.display()),
-                        e,
-                    )
+                let reader = LineReader::open(&path, offset).map_err(|e| {
+                    StepError::io(&self.step_id, "input, dir", format!("cannot open {}", path.display()), e)
                 })?;
-                self.reader = Some(reader);
+                self.reader = Some((name, reader));
             }
-            let reader = self.reader.as_mut().expect("opened above");
+            let (name, reader) = self.reader.as_mut().expect("opened above");
             match reader.next_line() {
-                Ok(Some(line)) => out.push(Item::Str(line.to_owned())),
-                Ok(None) => self.reader = None,
+                Ok(Some(line)) => {
+                    out.push(Item::Str(line.to_owned()));
+                    self.reader_moved = true;
+                }
+                Ok(None) => {
+                    self.moved.push((std::mem::take(name), reader.offset()));
+                    self.reader = None;
+                    self.reader_moved = false;
+                }
                 Err(e) => {
                     let what = format!("reading {}", reader.path().display());
                     return Err(StepError::io(&self.step_id, "input, dir", what, e));
@@ -86,6 +89,16 @@ impl Source for DirSource {
     fn close(&mut self) -> Result<(), StepError> {
         self.reader = None;
         Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        let mut changes: Vec<KeyChange> =
+            self.moved.drain(..).map(|(key, offset)| KeyChange { key, snapshot: Some(encode(&offset)) }).collect();
+        if let Some((name, reader)) = self.reader.as_ref().filter(|_| self.reader_moved) {
+            changes.push(KeyChange { key: name.clone(), snapshot: Some(encode(&reader.offset())) });
+            self.reader_moved = false;
+        }
+        Ok(changes)
     }
 }
 
@@ -138,6 +151,7 @@ mod tests {
             dir.to_str().unwrap(),
             "*.txt",
             WorkerInfo { index: 0, count: 1 },
+            &[],
         )
         .unwrap();
         let mut out = Vec::new();
@@ -150,6 +164,20 @@ mod tests {
             })
             .collect();
         assert_eq!(lines, ["a1", "b1", "b2"]);
+
+        // Each file's end position is its snapshot; a resumed source reads only what came after.
+        let saved: Vec<(String, Vec<u8>)> =
+            src.snapshot().unwrap().into_iter().map(|c| (c.key, c.snapshot.unwrap())).collect();
+        let offsets: Vec<(&str, u64)> =
+            saved.iter().map(|(k, s)| (k.as_str(), crate::recovery::decode::<u64>(s).unwrap())).collect();
+        assert_eq!(offsets, [("a.txt", 3), ("b.txt", 6)]);
+        assert!(src.snapshot().unwrap().is_empty(), "nothing moved since");
+        std::fs::write(dir.join("b.txt"), "b1\nb2\nb3\n").unwrap();
+        let mut resumed =
+            DirSource::open("inp", dir.to_str().unwrap(), "*.txt", WorkerInfo { index: 0, count: 1 }, &saved).unwrap();
+        let mut out = Vec::new();
+        while resumed.poll(&mut out, 10).unwrap() != Poll::Done {}
+        assert!(matches!(out.as_slice(), [Item::Str(s)] if s == "b3"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -160,6 +188,7 @@ mod tests {
             "/no/such/dir",
             "*",
             WorkerInfo { index: 0, count: 1 },
+            &[],
         )
         .err()
         .unwrap();

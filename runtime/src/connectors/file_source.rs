@@ -3,23 +3,34 @@
 use std::path::Path;
 
 use super::LineReader;
-use crate::engine::{owner, Poll, Source, WorkerInfo};
+use crate::engine::{owner, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
+use crate::recovery::KeyChange;
 
 /// Lines of one file, read by the worker that owns the file's partition (named by its path,
-/// as in 0.16); the other workers' shares are empty.
+/// as in 0.16); the other workers' shares are empty. Its snapshot is the byte offset
+/// after the last line read.
 pub struct FileSource {
     step_id: String,
+    path: String,
     reader: Option<LineReader>,
     workers: usize,
+    // Lines were read since the last snapshot.
+    moved: bool,
 }
 
 impl FileSource {
     /// Opens `path` on the worker that owns it. A missing file is an error naming the step.
-    pub fn open(step_id: &str, path: &str, worker: WorkerInfo) -> Result<Self, StepError> {
+    /// A resumed run starts at the offset `restored` holds for the path.
+    pub fn open(step_id: &str, path: &str, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
+        let offset = match restored.iter().find(|(part, _)| part == path) {
+            Some((_, state)) => crate::recovery::decode::<u64>(state)
+                .map_err(|e| StepError::message(step_id, "input, FileInput", format!("resuming {path:?}: {e}")))?,
+            None => 0,
+        };
         let reader = if owner(path, worker.count) == worker.index {
-            let r = LineReader::open(Path::new(path), 0).map_err(|e| {
+            let r = LineReader::open(Path::new(path), offset).map_err(|e| {
                 StepError::io(
                     step_id,
                     "input, FileInput",
@@ -33,8 +44,10 @@ impl FileSource {
         };
         Ok(FileSource {
             step_id: step_id.to_owned(),
+            path: path.to_owned(),
             reader,
             workers: worker.count,
+            moved: false,
         })
     }
 }
@@ -50,8 +63,16 @@ impl Source for FileSource {
         };
         while out.len() < max {
             match reader.next_line() {
-                Ok(Some(line)) => out.push(Item::Str(line.to_owned())),
-                Ok(None) => return Ok(Poll::Done),
+                Ok(Some(line)) => {
+                    out.push(Item::Str(line.to_owned()));
+                    self.moved = true;
+                }
+                Ok(None) => {
+                    // The end position is saved even when nothing was read, so that a
+                    // finished file's position is on record for a continuation run.
+                    self.moved = true;
+                    return Ok(Poll::Done);
+                }
                 Err(e) => {
                     let msg = format!("reading {}", reader.path().display());
                     return Err(StepError::io(&self.step_id, "input, FileInput", msg, e));
@@ -64,5 +85,15 @@ impl Source for FileSource {
     fn close(&mut self) -> Result<(), StepError> {
         self.reader = None;
         Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        match self.reader.as_ref() {
+            Some(reader) if std::mem::take(&mut self.moved) => Ok(vec![KeyChange {
+                key: self.path.clone(),
+                snapshot: Some(crate::recovery::encode(&reader.offset())),
+            }]),
+            _ => Ok(Vec::new()),
+        }
     }
 }

@@ -8,12 +8,26 @@ use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use super::context::WorkerContext;
 use super::host::{StepHost, WorkerInfo};
-use super::input::input_operator;
+use super::input::{input_operator, Epochs};
 use super::stateful::stateful_operator;
 use super::stateless::{chain_operator, key_by_operator, output_operator};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::plan::{Plan, Step};
+use crate::recovery::commit::Committer;
+use crate::recovery::{commit_operator, RestoredState, SnapshotLog};
+
+/// What a run with recovery adds to the build.
+pub struct RecoveryBuild {
+    /// The first epoch.
+    pub start: u64,
+    /// Each step's restored snapshots.
+    pub state: RestoredState,
+    /// Where operators put their snapshots.
+    pub log: Rc<SnapshotLog>,
+    /// Writes them; taken by the build.
+    pub committer: Option<Committer>,
+}
 
 /// Everything the builder needs besides the scope.
 pub struct BuildContext<'a> {
@@ -29,6 +43,21 @@ pub struct BuildContext<'a> {
     pub probe: ProbeHandle<u64>,
     /// Wall time per epoch.
     pub epoch_interval: Duration,
+    /// Set when the run has recovery on.
+    pub recovery: Option<std::cell::RefCell<RecoveryBuild>>,
+}
+
+impl BuildContext<'_> {
+    fn restored(&self, step_id: &str) -> Vec<(String, Vec<u8>)> {
+        self.recovery
+            .as_ref()
+            .and_then(|r| r.borrow_mut().state.remove(step_id))
+            .unwrap_or_default()
+    }
+
+    fn log(&self) -> Option<Rc<SnapshotLog>> {
+        self.recovery.as_ref().map(|r| r.borrow().log.clone())
+    }
 }
 
 /// Builds the plan's steps in order. Steps after a second `input` consume the new stream;
@@ -36,22 +65,20 @@ pub struct BuildContext<'a> {
 pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(), StepError> {
     let steps = &b.plan.steps;
     let mut stream: Option<Stream<'_, u64, Vec<Item>>> = None;
+    // Streams nothing reads: the probe (and the commit operator) watch these.
+    let mut leaves: Vec<Stream<'_, u64, Vec<Item>>> = Vec::new();
     let mut i = 0;
     while i < steps.len() {
         let step = &steps[i];
         let current = stream.take();
         stream = Some(match step {
             Step::Input { step_id, source } => {
-                let src = b.host.source(step_id, source, b.worker)?;
+                leaves.extend(current);
+                let src = b.host.source(step_id, source, b.worker, &b.restored(step_id))?;
                 let spread = src.leaves_workers_idle();
-                let stream = input_operator(
-                    scope,
-                    step_id,
-                    src,
-                    b.ctx.clone(),
-                    b.probe.clone(),
-                    b.epoch_interval,
-                );
+                let start = b.recovery.as_ref().map_or(0, |r| r.borrow().start);
+                let epochs = Epochs { start, interval: b.epoch_interval, probe: b.probe.clone() };
+                let stream = input_operator(scope, step_id, src, b.ctx.clone(), epochs, b.log());
                 if spread {
                     // Some workers own no partition: share the items out so all of them work.
                     let mut next: u64 = b.worker.index as u64;
@@ -64,15 +91,14 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                 }
             }
             Step::Output { step_id, sink } => {
-                let sink = b.host.sink(step_id, sink, b.worker)?;
+                let sink = b.host.sink(step_id, sink, b.worker, &b.restored(step_id))?;
                 let mut items = upstream(current, step)?;
                 if b.worker.count > 1 {
                     if let Some(route) = sink.router() {
                         items = items.exchange(route);
                     }
                 }
-                let out = output_operator(items, &format!("output {step_id}"), sink, b.ctx.clone());
-                out.probe_with(&b.probe)
+                output_operator(items, &format!("output {step_id}"), step_id, sink, b.ctx.clone(), b.log())
             }
             s if s.is_stateful() => {
                 let name = format!("{} {}", s.op(), s.step_id());
@@ -82,12 +108,14 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                     b.host.key_by(s)?,
                     b.ctx.clone(),
                 );
-                stateful_operator(
-                    keyed,
-                    &name,
-                    b.host.keyed_logic(s, b.worker)?,
-                    b.ctx.clone(),
-                )
+                let mut logic = b.host.keyed_logic(s, b.worker)?;
+                if b.recovery.is_some() {
+                    logic.track_changes();
+                    for (key, state) in b.restored(s.step_id()) {
+                        logic.restore(&key, &state)?;
+                    }
+                }
+                stateful_operator(keyed, &name, s.step_id(), logic, b.ctx.clone(), b.log())
             }
             _ => {
                 // Fuse the run of stateless steps starting here into one operator.
@@ -107,6 +135,18 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
             }
         });
         i += 1;
+    }
+    leaves.extend(stream);
+    let committer = b.recovery.as_ref().and_then(|r| r.borrow_mut().committer.take());
+    match committer {
+        Some(committer) => {
+            commit_operator(scope, leaves, committer, b.ctx.clone()).probe_with(&b.probe);
+        }
+        None => {
+            for leaf in leaves {
+                leaf.probe_with(&b.probe);
+            }
+        }
     }
     Ok(())
 }

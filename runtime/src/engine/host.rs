@@ -9,6 +9,11 @@ use std::time::Instant;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{SinkSpec, SourceSpec, Step};
+use crate::recovery::KeyChange;
+
+/// The snapshots a resumed run hands a step: `(key or partition, state)`, empty on a fresh
+/// start.
+pub type Restored<'a> = &'a [(String, Vec<u8>)];
 
 /// Which worker is building, out of how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,11 @@ pub trait Source {
     /// engine then spreads the input's items round-robin over all workers.
     fn leaves_workers_idle(&self) -> bool {
         false
+    }
+    /// The position of every partition this worker reads, to resume after the last item
+    /// polled. A partition that ended reports its final position once more, then nothing.
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        Ok(Vec::new())
     }
 }
 
@@ -83,6 +93,12 @@ pub trait KeyedLogic {
     fn on_eof(&mut self, _out: &mut Vec<Item>) -> Result<(), StepError> {
         Ok(())
     }
+    /// From now on, note which keys change, so [`KeyedLogic::snapshot`] can report them.
+    fn track_changes(&mut self);
+    /// The state of every key that changed since the last call (`None`: it has none now).
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError>;
+    /// Puts back one key's state from a snapshot, before any item arrives.
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError>;
 }
 
 /// A worker's share of an `output` step.
@@ -96,6 +112,10 @@ pub trait Sink {
     fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
         None
     }
+    /// The position of each part this worker writes, for a resumed run to continue from.
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Builds the code-running parts of each step. One host serves all workers of a process.
@@ -106,6 +126,7 @@ pub trait StepHost: Send + Sync + 'static {
         step_id: &str,
         spec: &SourceSpec,
         worker: WorkerInfo,
+        restored: Restored<'_>,
     ) -> Result<Box<dyn Source>, StepError>;
     /// A chain of consecutive stateless steps.
     fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError>;
@@ -123,6 +144,7 @@ pub trait StepHost: Send + Sync + 'static {
         step_id: &str,
         spec: &SinkSpec,
         worker: WorkerInfo,
+        restored: Restored<'_>,
     ) -> Result<Box<dyn Sink>, StepError>;
     /// Called by the worker loop now and then; an error (e.g. Ctrl-C) stops the run.
     fn check_interrupt(&self) -> Result<(), crate::error::RunError> {

@@ -1,4 +1,5 @@
-//! The `input` operator: polls a source in batches and stamps items with the current epoch.
+//! The `input` operator: polls a source in batches and stamps items with the current epoch;
+//! with recovery, it snapshots the source's partitions as each epoch closes.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -8,7 +9,9 @@ use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use super::context::WorkerContext;
 use super::host::{Poll, Source};
+use crate::error::StepError;
 use crate::item::Item;
+use crate::recovery::SnapshotLog;
 
 /// Items taken from a source per activation: big enough to amortise a GIL acquisition,
 /// small enough to keep latency and memory low.
@@ -17,21 +20,42 @@ pub const SOURCE_BATCH: usize = 1024;
 /// How long an idle source waits before the next poll.
 const IDLE_COOLDOWN: Duration = Duration::from_millis(1);
 
-/// Builds the operator. The epoch advances once `epoch_interval` has passed and everything
-/// of earlier epochs has left the dataflow (`probe`), which also bounds how far input runs ahead.
+/// When an input's epochs advance.
+pub struct Epochs {
+    /// The first epoch (a resumed run goes on from where the last one stopped).
+    pub start: u64,
+    /// Wall time per epoch. Zero means an epoch per item, as tests of 0.16 flows expect.
+    pub interval: Duration,
+    /// Everything of earlier epochs has left the dataflow once this probe is past them.
+    pub probe: ProbeHandle<u64>,
+}
+
+/// Builds the operator. The epoch advances once `epochs.interval` has passed and
+/// everything of earlier epochs has left the dataflow, which also bounds how far input
+/// runs ahead. `log` is set when recovery is on.
 pub fn input_operator<'s>(
     scope: Scope<'s, u64>,
     step_id: &str,
     mut src: Box<dyn Source>,
     ctx: Rc<WorkerContext>,
-    probe: ProbeHandle<u64>,
-    epoch_interval: Duration,
+    epochs: Epochs,
+    log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
-    source(scope, &format!("input {step_id}"), move |cap, info| {
+    let step_id = step_id.to_owned();
+    let Epochs { start, interval, probe } = epochs;
+    let batch_size = if interval.is_zero() { 1 } else { SOURCE_BATCH };
+    source(scope, &format!("input {step_id}"), move |mut cap, info| {
         let activator = scope.activator_for(info.address);
+        cap.downgrade(&start);
         let mut cap = Some(cap);
-        let mut epoch: u64 = 0;
+        let mut epoch: u64 = start;
         let mut epoch_start = Instant::now();
+        let snapshot = move |src: &mut Box<dyn Source>, epoch: u64| -> Result<(), StepError> {
+            if let Some(log) = &log {
+                log.record(&step_id, epoch, src.snapshot()?);
+            }
+            Ok(())
+        };
         move |output| {
             let Some(c) = cap.as_mut() else { return };
             if ctx.stopped() {
@@ -43,13 +67,18 @@ pub fn input_operator<'s>(
                 activator.activate_after(IDLE_COOLDOWN);
                 return;
             }
-            let mut batch = Vec::with_capacity(SOURCE_BATCH);
-            let polled = src.poll(&mut batch, SOURCE_BATCH);
+            let mut batch = Vec::with_capacity(batch_size);
+            let polled = src.poll(&mut batch, batch_size);
             if !batch.is_empty() {
                 output.session(&*c).give_container(&mut batch);
             }
-            if epoch_start.elapsed() >= epoch_interval {
+            if epoch_start.elapsed() >= interval && !matches!(polled, Ok(Poll::Done)) {
                 // Close this epoch; the next poll waits until it has drained.
+                if let Err(e) = snapshot(&mut src, epoch) {
+                    ctx.fail(e);
+                    cap = None;
+                    return;
+                }
                 epoch += 1;
                 c.downgrade(&epoch);
                 epoch_start = Instant::now();
@@ -58,7 +87,8 @@ pub fn input_operator<'s>(
                 Ok(Poll::Ready) => activator.activate(),
                 Ok(Poll::Idle) => activator.activate_after(IDLE_COOLDOWN),
                 Ok(Poll::Done) => {
-                    if let Err(e) = src.close() {
+                    // The final positions belong to the epoch the last items went out in.
+                    if let Err(e) = snapshot(&mut src, epoch).and_then(|()| src.close()) {
                         ctx.fail(e);
                     }
                     cap = None;

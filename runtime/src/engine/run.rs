@@ -11,23 +11,28 @@ use timely::dataflow::operators::{Input, Inspect};
 use timely::dataflow::ProbeHandle;
 use timely::worker::Worker;
 
-use super::build::{build_dataflow, BuildContext};
+use super::build::{build_dataflow, BuildContext, RecoveryBuild};
 use super::context::WorkerContext;
 use super::host::{StepHost, WorkerInfo};
 use crate::error::RunError;
 use crate::plan::Plan;
+use crate::recovery::commit::Committer;
+use crate::recovery::{load, RecoveryConfig, SnapshotLog};
 
 /// How a run is laid out in time and across workers.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Wall time per epoch (0.16's default is 10 s).
     pub epoch_interval: Duration,
+    /// Where snapshots go, when recovery is on.
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             epoch_interval: Duration::from_secs(10),
+            recovery: None,
         }
     }
 }
@@ -199,6 +204,27 @@ pub fn run_worker(
         });
         input
     }));
+    let recovery = match &config.recovery {
+        Some(rc) => match load(worker, rc) {
+            Ok(resume) => {
+                let log = Rc::new(SnapshotLog::default());
+                let committer = Committer {
+                    store: resume.store,
+                    execution: resume.execution,
+                    worker: info.index,
+                    log: log.clone(),
+                    probe: probe.clone(),
+                };
+                Some(std::cell::RefCell::new(RecoveryBuild { start: resume.epoch, state: resume.state, log, committer: Some(committer) }))
+            }
+            Err(e) => {
+                abort.store(true, Ordering::SeqCst);
+                drop_all(worker);
+                return Err(RunError::Recovery(e.0));
+            }
+        },
+        None => None,
+    };
     let dataflow_id = worker.next_dataflow_index();
     let built = worker.dataflow::<u64, _, _>(|scope| {
         let b = BuildContext {
@@ -208,8 +234,17 @@ pub fn run_worker(
             ctx: ctx.clone(),
             probe: probe.clone(),
             epoch_interval: config.epoch_interval,
+            recovery,
         };
-        build_dataflow(scope, &b)
+        let built = build_dataflow(scope, &b);
+        if let Some(r) = &b.recovery {
+            for step_id in r.borrow().state.keys() {
+                crate::log::warn(&format!(
+                    "the recovery store has snapshots for step {step_id:?}, which this dataflow does not have; they are ignored"
+                ));
+            }
+        }
+        built
     });
     if let Err(e) = built {
         abort.store(true, Ordering::SeqCst);

@@ -1,30 +1,66 @@
 //! The operator every stateful step runs on: routes items by key, applies epochs in order,
-//! wakes its logic on timers, and flushes it at end of input.
+//! wakes its logic on timers, flushes it at end of input, and (with recovery) snapshots the
+//! keys each epoch changed once the epoch is over.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Instant;
 
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
-use timely::container::CapacityContainerBuilder;
 use timely::dataflow::Stream;
 
 use super::context::WorkerContext;
 use super::host::KeyedLogic;
 use super::route::route_hash;
+use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
+use crate::recovery::SnapshotLog;
 
-/// Builds the operator for one stateful step.
+/// Where a stateful step's snapshots go, and the epoch its unsaved changes belong to.
+struct Snapshots {
+    step_id: String,
+    log: Rc<SnapshotLog>,
+    dirty: Option<u64>,
+}
+
+impl Snapshots {
+    /// Saves the changes of an epoch that is over (`before` is past it, or the input ended).
+    fn save_if_over(&mut self, logic: &mut dyn KeyedLogic, before: Option<u64>) -> Result<(), StepError> {
+        let Some(epoch) = self.dirty else { return Ok(()) };
+        if before.is_some_and(|b| b <= epoch) {
+            return Ok(());
+        }
+        let mut changes = Vec::new();
+        logic.snapshot(&mut changes)?;
+        self.log.record(&self.step_id, epoch, changes);
+        self.dirty = None;
+        Ok(())
+    }
+
+    /// Notes that the logic is about to change state in `epoch`, saving an earlier epoch's
+    /// changes first (an epoch only starts once every earlier one is over).
+    fn changing(&mut self, logic: &mut dyn KeyedLogic, epoch: u64) -> Result<(), StepError> {
+        self.save_if_over(logic, Some(epoch))?;
+        self.dirty = Some(self.dirty.map_or(epoch, |d| d.max(epoch)));
+        Ok(())
+    }
+}
+
+/// Builds the operator for one stateful step; `log` is set when recovery is on.
 pub fn stateful_operator<'s>(
     stream: Stream<'s, u64, Vec<KeyedItem>>,
     name: &str,
+    step_id: &str,
     mut logic: Box<dyn KeyedLogic>,
     ctx: Rc<WorkerContext>,
+    log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
     let scope = stream.scope();
     let pact = Exchange::new(|item: &KeyedItem| route_hash(&item.key));
+    let mut snapshots = log.map(|log| Snapshots { step_id: step_id.to_owned(), log, dirty: None });
     stream.unary_frontier::<CapacityContainerBuilder<Vec<Item>>, _, _, _>(pact, name, move |init_cap, info| {
         let activator = scope.activator_for(info.address);
         // Items that arrived before their epoch's turn, in epoch order.
@@ -49,50 +85,60 @@ pub fn stateful_operator<'s>(
             }
             let front = frontier.frontier().iter().min().copied();
             let mut out = Vec::new();
-            let mut result = Ok(());
-            // The frontier's epoch is processed eagerly (as 0.16 does); later ones wait.
-            while let Some(entry) = pending.first_entry() {
-                let epoch = *entry.key();
-                if front.is_some_and(|f| epoch > f) {
-                    break;
+            let result = (|| -> Result<(), StepError> {
+                // The frontier's epoch is processed eagerly (as 0.16 does); later ones wait.
+                while let Some(entry) = pending.first_entry() {
+                    let epoch = *entry.key();
+                    if front.is_some_and(|f| epoch > f) {
+                        break;
+                    }
+                    let mut items = entry.remove();
+                    if epoch > *cap.time() {
+                        cap.downgrade(&epoch);
+                    }
+                    if let Some(s) = snapshots.as_mut() {
+                        s.changing(&mut *logic, epoch)?;
+                    }
+                    let done = logic.on_items(epoch, &mut items, &mut out);
+                    flush(output, &cap, &mut out);
+                    done?;
                 }
-                let mut items = entry.remove();
-                if epoch > *cap.time() {
-                    cap.downgrade(&epoch);
+                if logic.next_wake().is_some_and(|w| w <= Instant::now()) {
+                    if let Some(s) = snapshots.as_mut() {
+                        s.changing(&mut *logic, *cap.time())?;
+                    }
+                    let done = logic.on_wake(&mut out);
+                    flush(output, &cap, &mut out);
+                    done?;
                 }
-                result = logic.on_items(epoch, &mut items, &mut out);
-                flush(output, &cap, &mut out);
-                if result.is_err() {
-                    break;
+                if front.is_none() {
+                    // End of input: whatever was buffered was processed above.
+                    if let Some(s) = snapshots.as_mut() {
+                        s.changing(&mut *logic, *cap.time())?;
+                    }
+                    let done = logic.on_eof(&mut out);
+                    flush(output, &cap, &mut out);
+                    done?;
                 }
-            }
-            if result.is_ok() && logic.next_wake().is_some_and(|w| w <= Instant::now()) {
-                result = logic.on_wake(&mut out);
-                flush(output, &cap, &mut out);
-            }
+                if let Some(s) = snapshots.as_mut() {
+                    s.save_if_over(&mut *logic, front)?;
+                }
+                Ok(())
+            })();
             if let Err(e) = result {
                 ctx.fail(e);
                 return;
             }
-            match front {
-                Some(f) => {
-                    if f > *cap.time() {
-                        cap.downgrade(&f);
-                    }
-                    held = Some(cap);
-                    if let Some(wake) = logic.next_wake() {
-                        if scheduled != Some(wake) {
-                            scheduled = Some(wake);
-                            activator.activate_after(wake.saturating_duration_since(Instant::now()));
-                        }
-                    }
+            if let Some(f) = front {
+                if f > *cap.time() {
+                    cap.downgrade(&f);
                 }
-                None => {
-                    // End of input: whatever was buffered was processed above; flush and let go.
-                    if let Err(e) = logic.on_eof(&mut out) {
-                        ctx.fail(e);
+                held = Some(cap);
+                if let Some(wake) = logic.next_wake() {
+                    if scheduled != Some(wake) {
+                        scheduled = Some(wake);
+                        activator.activate_after(wake.saturating_duration_since(Instant::now()));
                     }
-                    flush(output, &cap, &mut out);
                 }
             }
         }

@@ -8,7 +8,9 @@ use timely::dataflow::Stream;
 
 use super::context::WorkerContext;
 use super::host::{Chain, KeyBy, Sink};
+use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
+use crate::recovery::SnapshotLog;
 
 /// Runs a [`Chain`] over each batch, under the batch's epoch.
 pub fn chain_operator<'s>(
@@ -68,14 +70,30 @@ pub fn key_by_operator<'s>(
 }
 
 /// Writes each batch to a [`Sink`] and passes it on, so outputs can be chained as in 0.16.
+/// With recovery (`log`), the sink's parts are snapshotted once each epoch they wrote in
+/// is over.
 pub fn output_operator<'s>(
     stream: Stream<'s, u64, Vec<Item>>,
     name: &str,
+    step_id: &str,
     mut sink: Box<dyn Sink>,
     ctx: Rc<WorkerContext>,
+    log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
+    let step_id = step_id.to_owned();
     stream.unary_frontier(Pipeline, name, move |_cap, _info| {
         let mut closed = false;
+        // The epoch of writes not snapshotted yet.
+        let mut written: Option<u64> = None;
+        let save = move |sink: &mut Box<dyn Sink>, written: &mut Option<u64>, before: Option<u64>| -> Result<(), StepError> {
+            let (Some(log), Some(epoch)) = (&log, *written) else { return Ok(()) };
+            if before.is_some_and(|b| b <= epoch) {
+                return Ok(());
+            }
+            log.record(&step_id, epoch, sink.snapshot()?);
+            *written = None;
+            Ok(())
+        };
         move |(input, frontier), output| {
             input.for_each(|cap, data| {
                 if ctx.stopped() {
@@ -83,21 +101,29 @@ pub fn output_operator<'s>(
                     return;
                 }
                 let Some(epoch) = cap.least().copied() else { return };
-                if let Err(e) = sink.write(epoch, data) {
+                let wrote = save(&mut sink, &mut written, Some(epoch)).and_then(|()| sink.write(epoch, data));
+                if let Err(e) = wrote {
                     ctx.fail(e);
                     data.clear();
                     return;
                 }
+                written = Some(written.map_or(epoch, |w| w.max(epoch)));
                 if let Some(c) = cap.retain_least(output.output_index()) {
                     output.session(&c).give_container(data);
                 }
             });
-            if frontier.is_empty() && !closed {
+            if ctx.stopped() {
+                return;
+            }
+            let front = frontier.frontier().iter().min().copied();
+            if let Err(e) = save(&mut sink, &mut written, front) {
+                ctx.fail(e);
+                return;
+            }
+            if front.is_none() && !closed {
                 closed = true;
-                if !ctx.stopped() {
-                    if let Err(e) = sink.close() {
-                        ctx.fail(e);
-                    }
+                if let Err(e) = sink.close() {
+                    ctx.fail(e);
                 }
             }
         }

@@ -1,44 +1,64 @@
 //! Native sources and sinks for plans run without Python.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 
 use crate::codec::{encode_json, render_python};
-use crate::engine::{Poll, Sink, Source, WorkerInfo};
+use crate::engine::{owner, Poll, Restored, Sink, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
+use crate::recovery::{decode, encode, KeyChange};
 
-/// `testing` input: the plan's own items, all read by worker 0.
-pub struct TestingSource(std::vec::IntoIter<Vec<u8>>, usize);
+/// `testing` input: the plan's own items, read by the worker that owns the partition
+/// [`TESTING_PART`]. Its snapshot is how many items it has emitted.
+pub struct TestingSource {
+    items: std::vec::IntoIter<Vec<u8>>,
+    workers: usize,
+    emitted: u64,
+    moved: bool,
+}
+
+/// The one partition of a `testing` input.
+pub const TESTING_PART: &str = "testing";
 
 impl TestingSource {
-    /// This worker's share of `items`.
-    pub fn new(items: &[serde_json::Value], worker: WorkerInfo) -> Self {
-        let items: Vec<Vec<u8>> = if worker.index == 0 {
-            items.iter().map(encode_json).collect()
+    /// This worker's share of `items`, skipping those a resumed run already emitted.
+    pub fn new(step_id: &str, items: &[serde_json::Value], worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
+        let skip = match restored.iter().find(|(part, _)| part == TESTING_PART) {
+            Some((_, state)) => decode::<u64>(state).map_err(|e| StepError::message(step_id, "input, testing", e))?,
+            None => 0,
+        };
+        let items: Vec<Vec<u8>> = if owner(TESTING_PART, worker.count) == worker.index {
+            items.iter().skip(skip as usize).map(encode_json).collect()
         } else {
             Vec::new()
         };
-        TestingSource(items.into_iter(), worker.count)
+        Ok(TestingSource { items: items.into_iter(), workers: worker.count, emitted: skip, moved: false })
     }
 }
 
 impl Source for TestingSource {
     fn leaves_workers_idle(&self) -> bool {
-        self.1 > 1
+        self.workers > 1
     }
 
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError> {
-        out.extend(self.0.by_ref().take(max).map(Item::Encoded));
-        Ok(if self.0.len() == 0 {
-            Poll::Done
-        } else {
-            Poll::Ready
-        })
+        let before = out.len();
+        out.extend(self.items.by_ref().take(max).map(Item::Encoded));
+        self.emitted += (out.len() - before) as u64;
+        self.moved |= out.len() > before;
+        Ok(if self.items.len() == 0 { Poll::Done } else { Poll::Ready })
     }
 
     fn close(&mut self) -> Result<(), StepError> {
         Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        if !std::mem::take(&mut self.moved) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![KeyChange { key: TESTING_PART.into(), snapshot: Some(encode(&self.emitted)) }])
     }
 }
 
@@ -47,38 +67,41 @@ pub struct LineSink {
     step_id: String,
     out: Box<dyn Write + Send>,
     buf: Vec<u8>,
+    // A file sink's path: the name of its one part, on every worker.
+    part: Option<String>,
+    // On the worker writing the file: the bytes in it so far.
+    written: Option<u64>,
 }
 
 impl LineSink {
     /// Standard output.
     pub fn stdout(step_id: &str) -> Self {
-        LineSink {
-            step_id: step_id.to_owned(),
-            out: Box::new(std::io::stdout()),
-            buf: Vec::new(),
-        }
+        LineSink { step_id: step_id.to_owned(), out: Box::new(std::io::stdout()), buf: Vec::new(), part: None, written: None }
     }
 
-    /// A file, created or truncated; with several workers each writes `path.<worker>`.
-    pub fn file(step_id: &str, path: &str, worker: WorkerInfo) -> Result<Self, StepError> {
-        let path = if worker.count > 1 {
-            format!("{path}.{}", worker.index)
-        } else {
-            path.to_owned()
+    /// A file, written by the worker that owns the partition named by its path (items are
+    /// routed there). A fresh run empties it; a resumed run cuts it back to its snapshot,
+    /// so each line is written once. Other workers get a sink that never sees an item.
+    pub fn file(step_id: &str, path: &str, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
+        let fail = |what: String| move |e| StepError::io(step_id, "output, file", what, e);
+        let keep = match restored.iter().find(|(part, _)| part == path) {
+            Some((_, state)) => decode::<u64>(state).map_err(|e| StepError::message(step_id, "output, file", e))?,
+            None => 0,
         };
-        let file = File::create(&path).map_err(|e| {
-            StepError::io(
-                step_id,
-                "output, file",
-                format!("cannot create {path:?}"),
-                e,
-            )
-        })?;
-        Ok(LineSink {
-            step_id: step_id.to_owned(),
-            out: Box::new(BufWriter::new(file)),
-            buf: Vec::new(),
-        })
+        if owner(path, worker.count) != worker.index {
+            let part = Some(path.to_owned());
+            return Ok(LineSink { step_id: step_id.to_owned(), out: Box::new(std::io::sink()), buf: Vec::new(), part, written: None });
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(fail(format!("cannot open {path:?}")))?;
+        file.set_len(keep).map_err(fail(format!("cannot cut {path:?} back to its snapshot")))?;
+        let mut out = BufWriter::new(file);
+        out.seek(SeekFrom::Start(keep)).map_err(fail(format!("cannot seek in {path:?}")))?;
+        Ok(LineSink { step_id: step_id.to_owned(), out: Box::new(out), buf: Vec::new(), part: Some(path.to_owned()), written: Some(keep) })
     }
 }
 
@@ -95,10 +118,23 @@ impl Sink for LineSink {
             }
             self.buf.push(b'\n');
         }
+        if let Some(written) = self.written.as_mut() {
+            *written += self.buf.len() as u64;
+        }
         self.out
             .write_all(&self.buf)
             .and_then(|_| self.out.flush())
             .map_err(|e| StepError::io(&self.step_id, "output", "writing", e))
+    }
+
+    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+        let hash = crate::engine::route_hash(self.part.as_deref()?);
+        Some(Box::new(move |_| hash))
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        let (Some(path), Some(written)) = (self.part.as_ref(), self.written) else { return Ok(Vec::new()) };
+        Ok(vec![KeyChange { key: path.clone(), snapshot: Some(encode(&written)) }])
     }
 
     fn close(&mut self) -> Result<(), StepError> {

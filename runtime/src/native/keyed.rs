@@ -11,6 +11,7 @@ use crate::engine::{KeyBy, KeyedLogic};
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{FnRef, Step};
+use crate::recovery::{decode_bytes, encode_bytes, ChangedKeys, KeyChange};
 use crate::wasm::{instantiate, Groups, StepInstance};
 
 /// Splits encoded `(key, value)` items.
@@ -112,6 +113,7 @@ pub struct NativeStateful {
     fns: WasmFns,
     is_reduce: bool,
     states: HashMap<String, Vec<u8>, RandomState>,
+    changed: ChangedKeys,
 }
 
 impl NativeStateful {
@@ -122,7 +124,7 @@ impl NativeStateful {
             Step::StatefulMap { builder, mapper, .. } => (WasmFns::new(step, &[builder, mapper])?, false),
             other => unreachable!("{} is not reduce or stateful_map", other.op()),
         };
-        Ok(NativeStateful { fns, is_reduce, states: HashMap::default() })
+        Ok(NativeStateful { fns, is_reduce, states: HashMap::default(), changed: ChangedKeys::default() })
     }
 }
 
@@ -141,6 +143,7 @@ impl KeyedLogic for NativeStateful {
         }
         .map_err(|e| self.fns.fail(e))?;
         for (g, (key, _)) in grouped.into_iter().enumerate() {
+            self.changed.note(&key);
             out.extend(results.emitted(g).map(|v| Item::Encoded(encode_pair(&key, v))));
             match results.state(g) {
                 Some(state) => {
@@ -151,6 +154,24 @@ impl KeyedLogic for NativeStateful {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn track_changes(&mut self) {
+        self.changed.enable();
+    }
+
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        for key in self.changed.take() {
+            let snapshot = self.states.get(&key).map(|s| encode_bytes(s));
+            out.push(KeyChange { key, snapshot });
+        }
+        Ok(())
+    }
+
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
+        let state = decode_bytes(state).map_err(|e| self.fns.fail(format!("restoring key {key:?}: {e}")))?;
+        self.states.insert(key.to_owned(), state.to_vec());
         Ok(())
     }
 }

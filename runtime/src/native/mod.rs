@@ -9,7 +9,7 @@ mod keyed;
 mod windows;
 
 use crate::connectors::{DirSource, FileSource};
-use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo};
+use crate::engine::{Chain, KeyBy, KeyedLogic, Restored, Sink, Source, StepHost, WorkerInfo};
 use crate::error::StepError;
 use crate::plan::{SinkSpec, SourceSpec, Step};
 
@@ -35,11 +35,11 @@ fn unsupported(step: &Step, what: &str) -> StepError {
 }
 
 impl StepHost for NativeHost {
-    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError> {
+    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo, restored: Restored<'_>) -> Result<Box<dyn Source>, StepError> {
         Ok(match spec {
-            SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
-            SourceSpec::Testing { items } => Box::new(TestingSource::new(items, worker)),
-            SourceSpec::Dir { path, glob } => Box::new(DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker)?),
+            SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker, restored)?),
+            SourceSpec::Testing { items } => Box::new(TestingSource::new(step_id, items, worker, restored)?),
+            SourceSpec::Dir { path, glob } => Box::new(DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker, restored)?),
             SourceSpec::Python { .. } => {
                 return Err(StepError::message(
                     step_id,
@@ -65,10 +65,10 @@ impl StepHost for NativeHost {
         })
     }
 
-    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError> {
+    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo, restored: Restored<'_>) -> Result<Box<dyn Sink>, StepError> {
         Ok(match spec {
             SinkSpec::Stdout {} => Box::new(LineSink::stdout(step_id)),
-            SinkSpec::File { path } => Box::new(LineSink::file(step_id, path, worker)?),
+            SinkSpec::File { path } => Box::new(LineSink::file(step_id, path, worker, restored)?),
             SinkSpec::Python { .. } => {
                 return Err(StepError::message(
                     step_id,

@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use super::builtin;
 use super::chain::encoded;
 use super::grouping::WindowGrouping;
@@ -14,8 +16,9 @@ use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{ClockSpec, FnRef, Step};
+use crate::recovery::{decode, try_encode, KeyChange};
 use crate::wasm::{Batch, Groups, StepInstance};
-use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowId, WindowSet};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, KeyWindows, LateLog, Millis, Shape, WindowId, WindowSet};
 
 enum Aggregation {
     WasmReduce(WasmFns),
@@ -34,16 +37,19 @@ enum Timer {
 }
 
 /// A value kept with its time and arrival number, until its window closes.
+#[derive(Serialize, Deserialize)]
 struct Kept {
     t: Millis,
     seq: u64,
+    #[serde(with = "serde_bytes")]
     value: Vec<u8>,
 }
 
 /// A window's accumulator: an encoded value, or the values themselves (collect_window,
-/// and every session window).
+/// and every session window). Snapshots hold it as it is.
+#[derive(Serialize, Deserialize)]
 enum Acc {
-    Value(Vec<u8>),
+    Value(#[serde(with = "serde_bytes")] Vec<u8>),
     Kept(Vec<Kept>),
 }
 
@@ -311,5 +317,33 @@ impl KeyedLogic for NativeWindows {
         let mut closed = Vec::new();
         self.windows.close_all(|key, _, acc| closed.push((key.to_owned(), acc)));
         self.finish(closed, out)
+    }
+
+    fn track_changes(&mut self) {
+        self.windows.track_changes();
+    }
+
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        for key in self.windows.take_changed() {
+            let snapshot = match self.windows.state_of(&key) {
+                Some(state) => Some(try_encode(state).map_err(|e| StepError::message(&self.step_id, "snapshot", e))?),
+                None => None,
+            };
+            out.push(KeyChange { key, snapshot });
+        }
+        Ok(())
+    }
+
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
+        let state: KeyWindows<Acc> = decode(state)
+            .map_err(|e| StepError::message(&self.step_id, "restore", format!("key {key:?}: {e}")))?;
+        // Arrival numbers go on from the restored ones, so kept values stay in order.
+        for w in &state.windows {
+            if let Some(Acc::Kept(kept)) = &w.acc {
+                self.seq = kept.iter().map(|k| k.seq + 1).fold(self.seq, u64::max);
+            }
+        }
+        self.windows.restore(key, state);
+        Ok(())
     }
 }

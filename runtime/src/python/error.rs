@@ -65,5 +65,6 @@ pub fn run_error_to_py(py: Python<'_>, err: RunError) -> PyErr {
         ),
         RunError::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
         RunError::Cluster(m) => pyo3::exceptions::PyConnectionError::new_err(m),
+        RunError::Recovery(m) => pyo3::exceptions::PyRuntimeError::new_err(format!("recovery: {m}")),
     }
 }

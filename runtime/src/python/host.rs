@@ -10,7 +10,7 @@ use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
 use super::source::PySource;
 use crate::connectors::FileSource;
 use super::windows::PyWindowLogic;
-use crate::engine::{Chain, KeyBy, KeyedLogic, Sink, Source, StepHost, WorkerInfo};
+use crate::engine::{Chain, KeyBy, KeyedLogic, Restored, Sink, Source, StepHost, WorkerInfo};
 use crate::error::{RunError, StepError};
 use crate::plan::{FnRef, SinkSpec, SourceSpec, Step};
 
@@ -72,16 +72,16 @@ impl PyStepHost {
 }
 
 impl StepHost for PyStepHost {
-    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError> {
+    fn source(&self, step_id: &str, spec: &SourceSpec, worker: WorkerInfo, restored: Restored<'_>) -> Result<Box<dyn Source>, StepError> {
         Ok(match spec {
             SourceSpec::Python { reference, partitioned, .. } => {
                 let input = self.callables.get(reference, step_id, "input")?;
-                Box::new(PySource::build(step_id, &input, *partitioned, worker)?)
+                Box::new(PySource::build(step_id, &input, *partitioned, worker, restored)?)
             }
-            SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker)?),
-            SourceSpec::Testing { items } => Box::new(crate::native::TestingSource::new(items, worker)),
+            SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker, restored)?),
+            SourceSpec::Testing { items } => Box::new(crate::native::TestingSource::new(step_id, items, worker, restored)?),
             SourceSpec::Dir { path, glob } => {
-                Box::new(crate::connectors::DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker)?)
+                Box::new(crate::connectors::DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker, restored)?)
             }
         })
     }
@@ -114,7 +114,7 @@ impl StepHost for PyStepHost {
         })
     }
 
-    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError> {
+    fn sink(&self, step_id: &str, spec: &SinkSpec, worker: WorkerInfo, restored: Restored<'_>) -> Result<Box<dyn Sink>, StepError> {
         Ok(match spec {
             SinkSpec::Python { reference, partitioned: false, .. } => {
                 let output = self.callables.get(reference, step_id, "output")?;
@@ -122,7 +122,7 @@ impl StepHost for PyStepHost {
             }
             SinkSpec::Python { reference, partitioned: true, .. } => {
                 let output = self.callables.get(reference, step_id, "output")?;
-                Box::new(PyPartitionedSink::build(step_id, &output, worker)?)
+                Box::new(PyPartitionedSink::build(step_id, &output, worker, restored)?)
             }
             SinkSpec::Stdout {} => Box::new(NativeStdout::new(step_id)),
             SinkSpec::File { .. } => {

@@ -130,3 +130,14 @@ pub fn into_py(py: Python<'_>, item: Item) -> PyResult<Py<PyAny>> {
 pub fn from_py(obj: Bound<'_, PyAny>) -> Item {
     Item::Py(PyItem(obj.unbind()))
 }
+
+/// A Python value as snapshot bytes: exact `int`, `float` and `str` in the codec, anything
+/// else pickled.
+pub fn snapshot_py(py: Python<'_>, value: &Py<PyAny>) -> Result<Vec<u8>, String> {
+    crate::recovery::try_encode(&PyItem(value.clone_ref(py)))
+}
+
+/// A Python value back from [`snapshot_py`] bytes.
+pub fn restore_py(state: &[u8]) -> Result<Py<PyAny>, String> {
+    crate::recovery::decode::<PyItem>(state).map(|item| item.0)
+}

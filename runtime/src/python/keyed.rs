@@ -9,11 +9,12 @@ use pyo3::types::{PyBool, PyString, PyTuple};
 
 use super::error::{repr, user_error};
 use super::host::Callables;
-use super::item::{from_py, into_py, PyItem};
+use super::item::{from_py, into_py, restore_py, snapshot_py, PyItem};
 use crate::engine::{KeyBy, KeyedLogic};
 use crate::error::{texts, StepError};
 use crate::item::{Item, KeyedItem};
 use crate::plan::Step;
+use crate::recovery::{ChangedKeys, KeyChange};
 
 /// Checks that items are `(str, value)` and splits off the key.
 pub struct PyKeyBy {
@@ -120,6 +121,7 @@ pub struct PyReduce {
     reducer_ctx: String,
     complete_ctx: String,
     accs: HashMap<String, Py<PyAny>, RandomState>,
+    changed: ChangedKeys,
 }
 
 impl PyReduce {
@@ -133,6 +135,7 @@ impl PyReduce {
             reducer_ctx: ctx(step, "reducer"),
             complete_ctx: ctx(step, "is_complete"),
             accs: HashMap::default(),
+            changed: ChangedKeys::default(),
         })
     }
 }
@@ -142,6 +145,7 @@ impl KeyedLogic for PyReduce {
         Python::attach(|py| {
             for item in items.drain(..) {
                 let (key, value) = value_of(py, item, &self.step_id)?;
+                self.changed.note(&key);
                 let acc = match self.accs.remove(&key) {
                     Some(acc) => self
                         .reducer
@@ -172,6 +176,20 @@ impl KeyedLogic for PyReduce {
             Ok(())
         })
     }
+
+    fn track_changes(&mut self) {
+        self.changed.enable();
+    }
+
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        snapshot_states(&self.step_id, &self.accs, self.changed.take(), out)
+    }
+
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
+        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, "reduce", format!("restoring key {key:?}: {e}")))?;
+        self.accs.insert(key.to_owned(), value);
+        Ok(())
+    }
 }
 
 /// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
@@ -182,6 +200,7 @@ pub struct PyStatefulMap {
     builder_ctx: String,
     mapper_ctx: String,
     states: HashMap<String, Py<PyAny>, RandomState>,
+    changed: ChangedKeys,
 }
 
 impl PyStatefulMap {
@@ -195,6 +214,7 @@ impl PyStatefulMap {
             builder_ctx: ctx(step, "builder"),
             mapper_ctx: ctx(step, "mapper"),
             states: HashMap::default(),
+            changed: ChangedKeys::default(),
         })
     }
 }
@@ -204,6 +224,7 @@ impl KeyedLogic for PyStatefulMap {
         Python::attach(|py| {
             for item in items.drain(..) {
                 let (key, value) = value_of(py, item, &self.step_id)?;
+                self.changed.note(&key);
                 let state = match self.states.remove(&key) {
                     Some(s) => s.into_bound(py),
                     None => self
@@ -240,4 +261,43 @@ impl KeyedLogic for PyStatefulMap {
             Ok(())
         })
     }
+
+    fn track_changes(&mut self) {
+        self.changed.enable();
+    }
+
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        snapshot_states(&self.step_id, &self.states, self.changed.take(), out)
+    }
+
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
+        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, "stateful_map", format!("restoring key {key:?}: {e}")))?;
+        self.states.insert(key.to_owned(), value);
+        Ok(())
+    }
+}
+
+/// The snapshot of each of `keys` in `states` (`None` for keys without state now).
+fn snapshot_states(
+    step_id: &str,
+    states: &HashMap<String, Py<PyAny>, RandomState>,
+    keys: Vec<String>,
+    out: &mut Vec<KeyChange>,
+) -> Result<(), StepError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    Python::attach(|py| {
+        for key in keys {
+            let snapshot = match states.get(&key) {
+                Some(state) => Some(
+                    snapshot_py(py, state)
+                        .map_err(|e| StepError::message(step_id, "snapshot", format!("key {key:?}: {e}")))?,
+                ),
+                None => None,
+            };
+            out.push(KeyChange { key, snapshot });
+        }
+        Ok(())
+    })
 }

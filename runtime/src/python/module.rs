@@ -15,7 +15,7 @@ use crate::plan::parse_plan;
 /// Runs a plan on `workers` worker threads (one: in the calling thread), or as process
 /// `process_id` of a cluster at `addresses`; returns when every input is exhausted.
 #[pyfunction]
-#[pyo3(signature = (plan_json, callables, *, epoch_interval_s = 10.0, workers = 1, process_id = 0, addresses = None, connect_timeout_s = 60.0))]
+#[pyo3(signature = (plan_json, callables, *, epoch_interval_s = 10.0, workers = 1, process_id = 0, addresses = None, connect_timeout_s = 60.0, recovery_db_dir = None))]
 #[allow(clippy::too_many_arguments)] // Python keyword arguments, not a Rust API
 pub fn run_main(
     py: Python<'_>,
@@ -26,6 +26,7 @@ pub fn run_main(
     process_id: usize,
     addresses: Option<Vec<String>>,
     connect_timeout_s: f64,
+    recovery_db_dir: Option<std::path::PathBuf>,
 ) -> PyResult<()> {
     if workers == 0 {
         return Err(PyValueError::new_err("workers must be at least 1"));
@@ -53,6 +54,7 @@ pub fn run_main(
     let host = Arc::new(PyStepHost::new(Callables::new(callables), cluster.is_some()));
     let config = RunConfig {
         epoch_interval: Duration::from_secs_f64(epoch_interval_s),
+        recovery: recovery_db_dir.map(|db_dir| crate::recovery::RecoveryConfig { db_dir }),
     };
     let plan = Arc::new(plan);
     let result = py.detach(move || match cluster {
@@ -76,6 +78,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_main, m)?)?;
     m.add_function(wrap_pyfunction!(validate_plan, m)?)?;
     m.add("PLAN_VERSION", crate::plan::PLAN_VERSION)?;
+    m.add("RECOVERY_FORMAT", crate::recovery::FORMAT_VERSION)?;
     m.add(
         "PeerFailure",
         m.py().get_type::<super::error::PeerFailure>(),

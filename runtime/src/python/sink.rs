@@ -7,8 +7,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use super::error::{repr, user_error};
-use super::item::from_py;
-use crate::engine::{owner, route_hash, Sink, WorkerInfo};
+use super::item::{from_py, restore_py, snapshot_py};
+use crate::engine::{owner, route_hash, Restored, Sink, WorkerInfo};
+use crate::recovery::KeyChange;
 use crate::error::{texts, StepError};
 use crate::item::Item;
 
@@ -104,11 +105,13 @@ pub struct PyPartitionedSink {
     step_id: String,
     output: Py<PyAny>,
     parts: HashMap<String, Py<PyAny>>,
+    // Parts written to since the last snapshot.
+    written: std::collections::BTreeSet<String>,
 }
 
 impl PyPartitionedSink {
-    /// Builds the parts this worker owns.
-    pub fn build(step_id: &str, output: &Py<PyAny>, worker: WorkerInfo) -> Result<Self, StepError> {
+    /// Builds the parts this worker owns, each from its `restored` snapshot if it has one.
+    pub fn build(step_id: &str, output: &Py<PyAny>, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
         Python::attach(|py| {
             let out = output.bind(py);
             let fail =
@@ -133,18 +136,20 @@ impl PyPartitionedSink {
                 .into_iter()
                 .filter(|n| owner(n, worker.count) == worker.index)
             {
+                let resume_state = match restored.iter().find(|(part, _)| *part == name) {
+                    Some((_, state)) => restore_py(state).map_err(|e| {
+                        StepError::message(step_id, "output, build_part", format!("resuming part {name:?}: {e}"))
+                    })?,
+                    None => py.None(),
+                };
                 let built = out
-                    .call_method1("build_part", (&name, py.None()))
+                    .call_method1("build_part", (&name, resume_state))
                     .map_err(fail("build_part"))?;
                 if !built.is_none() {
                     parts.insert(name, built.unbind());
                 }
             }
-            Ok(PyPartitionedSink {
-                step_id: step_id.to_owned(),
-                output: output.clone_ref(py),
-                parts,
-            })
+            Ok(PyPartitionedSink { step_id: step_id.to_owned(), output: output.clone_ref(py), parts, written: Default::default() })
         })
     }
 }
@@ -190,6 +195,9 @@ impl Sink for PyPartitionedSink {
                 sink.bind(py)
                     .call_method1("write", (pair.get_item(1).expect("length checked"),))
                     .map_err(|e| user_error(&self.step_id, "output, write", e))?;
+                if !self.written.contains(&part) {
+                    self.written.insert(part);
+                }
             }
             Ok(())
         })
@@ -205,6 +213,21 @@ impl Sink for PyPartitionedSink {
                     .map_err(|e| user_error(&self.step_id, "output, close", e))?;
             }
             Ok(())
+        })
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        let written = std::mem::take(&mut self.written);
+        Python::attach(|py| {
+            let mut changes = Vec::with_capacity(written.len());
+            for name in written {
+                let Some(sink) = self.parts.get(&name) else { continue };
+                let context = || format!("output, snapshot of part {name:?}");
+                let state = sink.bind(py).call_method0("snapshot").map_err(|e| user_error(&self.step_id, context(), e))?;
+                let bytes = snapshot_py(py, &state.unbind()).map_err(|e| StepError::message(&self.step_id, context(), e))?;
+                changes.push(KeyChange { key: name, snapshot: Some(bytes) });
+            }
+            Ok(changes)
         })
     }
 }

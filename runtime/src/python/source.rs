@@ -4,15 +4,18 @@ use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 
 use super::error::user_error;
-use super::item::from_py;
-use crate::engine::{owner, some_worker_idle, Poll, Source, WorkerInfo};
+use super::item::{from_py, restore_py, snapshot_py};
+use crate::engine::{owner, some_worker_idle, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
+use crate::recovery::KeyChange;
 
 /// One Python source object (`StatefulSource` or `StatelessSource`) and its label.
 struct PyPart {
     name: String,
     source: Py<PyAny>,
+    // It emitted since its last snapshot.
+    moved: bool,
 }
 
 /// The partitions of a Python input this worker owns (or its one dynamic source).
@@ -21,6 +24,9 @@ pub struct PySource {
     parts: Vec<PyPart>,
     next_part: usize,
     idle_workers: bool,
+    partitioned: bool,
+    // Final snapshots of parts that ended since the last snapshot.
+    ended: Vec<KeyChange>,
 }
 
 impl PySource {
@@ -30,6 +36,7 @@ impl PySource {
         input: &Py<PyAny>,
         partitioned: bool,
         worker: WorkerInfo,
+        restored: Restored<'_>,
     ) -> Result<Self, StepError> {
         Python::attach(|py| {
             let input = input.bind(py);
@@ -56,31 +63,26 @@ impl PySource {
                     .into_iter()
                     .filter(|n| owner(n, worker.count) == worker.index)
                 {
+                    let resume_state = match restored.iter().find(|(part, _)| *part == name) {
+                        Some((_, state)) => restore_py(state).map_err(|e| {
+                            StepError::message(step_id, "input, build_part", format!("resuming part {name:?}: {e}"))
+                        })?,
+                        None => py.None(),
+                    };
                     let built = input
-                        .call_method1("build_part", (&name, py.None()))
+                        .call_method1("build_part", (&name, resume_state))
                         .map_err(fail("build_part"))?;
                     if !built.is_none() {
-                        parts.push(PyPart {
-                            name,
-                            source: built.unbind(),
-                        });
+                        parts.push(PyPart { name, source: built.unbind(), moved: false });
                     }
                 }
             } else {
                 let built = input
                     .call_method1("build", (worker.index, worker.count))
                     .map_err(fail("build"))?;
-                parts.push(PyPart {
-                    name: "dynamic".into(),
-                    source: built.unbind(),
-                });
+                parts.push(PyPart { name: "dynamic".into(), source: built.unbind(), moved: false });
             }
-            Ok(PySource {
-                step_id: step_id.to_owned(),
-                parts,
-                next_part: 0,
-                idle_workers,
-            })
+            Ok(PySource { step_id: step_id.to_owned(), parts, next_part: 0, idle_workers, partitioned, ended: Vec::new() })
         })
     }
 }
@@ -98,7 +100,7 @@ impl Source for PySource {
             let mut idle_parts = 0;
             while out.len() < max && idle_parts < self.parts.len() && !self.parts.is_empty() {
                 let i = self.next_part % self.parts.len();
-                let part = &self.parts[i];
+                let part = &mut self.parts[i];
                 match part.source.bind(py).call_method0("next") {
                     Ok(item) if item.is_none() => {
                         idle_parts += 1;
@@ -106,20 +108,16 @@ impl Source for PySource {
                     }
                     Ok(item) => {
                         idle_parts = 0;
+                        part.moved = true;
                         out.push(from_py(item));
                     }
                     Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
                         let part = self.parts.remove(i);
                         let source = part.source.bind(py);
-                        if source.hasattr("snapshot").unwrap_or(false) {
+                        if self.partitioned {
                             // The last snapshot, at end of input, as 0.16 takes it.
-                            source.call_method0("snapshot").map_err(|e| {
-                                user_error(
-                                    &self.step_id,
-                                    format!("input, snapshot of part {:?}", part.name),
-                                    e,
-                                )
-                            })?;
+                            let last = snapshot_part(py, &self.step_id, &part)?;
+                            self.ended.push(last);
                         }
                         source.call_method0("close").map_err(|e| {
                             user_error(
@@ -151,4 +149,26 @@ impl Source for PySource {
     fn close(&mut self) -> Result<(), StepError> {
         Ok(())
     }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        let mut changes = std::mem::take(&mut self.ended);
+        if !self.partitioned {
+            return Ok(changes);
+        }
+        Python::attach(|py| {
+            for part in self.parts.iter_mut().filter(|p| p.moved) {
+                part.moved = false;
+                changes.push(snapshot_part(py, &self.step_id, part)?);
+            }
+            Ok(changes)
+        })
+    }
+}
+
+/// `snapshot()` of a `StatefulSource`, as snapshot bytes.
+fn snapshot_part(py: Python<'_>, step_id: &str, part: &PyPart) -> Result<KeyChange, StepError> {
+    let context = || format!("input, snapshot of part {:?}", part.name);
+    let state = part.source.bind(py).call_method0("snapshot").map_err(|e| user_error(step_id, context(), e))?;
+    let bytes = snapshot_py(py, &state.unbind()).map_err(|e| StepError::message(step_id, context(), e))?;
+    Ok(KeyChange { key: part.name.clone(), snapshot: Some(bytes) })
 }

@@ -11,14 +11,15 @@ use pyo3::types::{PyDateTime, PyDelta, PyDeltaAccess, PyList};
 use super::codec;
 use super::error::{repr, user_error};
 use super::host::Callables;
-use super::item::into_py;
+use super::item::{into_py, PyItem};
 use super::keyed::{ctx, pair_item};
 use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{ClockSpec, FnRef, Step};
+use crate::recovery::{decode, try_encode, KeyChange};
 use crate::wasm::{Batch, StepInstance};
-use crate::window::{instant_at, now_millis, windowing, KeySlot, LateLog, Millis, Shape, WindowSet};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, KeyWindows, LateLog, Millis, Shape, WindowSet};
 
 /// How values are combined inside a window.
 enum Aggregate {
@@ -42,6 +43,29 @@ enum Timer {
 enum Acc {
     Value(Py<PyAny>),
     Kept(Vec<(Millis, u64, Py<PyAny>)>),
+}
+
+/// [`Acc`] in a snapshot: plain values in the codec, other objects pickled.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum SavedAcc {
+    Value(PyItem),
+    Kept(Vec<(Millis, u64, PyItem)>),
+}
+
+impl Acc {
+    fn saved(&self, py: Python<'_>) -> SavedAcc {
+        match self {
+            Acc::Value(v) => SavedAcc::Value(PyItem(v.clone_ref(py))),
+            Acc::Kept(kept) => SavedAcc::Kept(kept.iter().map(|(t, seq, v)| (*t, *seq, PyItem(v.clone_ref(py)))).collect()),
+        }
+    }
+
+    fn from_saved(saved: SavedAcc) -> Acc {
+        match saved {
+            SavedAcc::Value(v) => Acc::Value(v.0),
+            SavedAcc::Kept(kept) => Acc::Kept(kept.into_iter().map(|(t, seq, v)| (t, seq, v.0)).collect()),
+        }
+    }
 }
 
 /// A windowing step on one worker.
@@ -278,6 +302,44 @@ impl KeyedLogic for PyWindowLogic {
 
     fn on_eof(&mut self, out: &mut Vec<Item>) -> Result<(), StepError> {
         self.close(out, true)
+    }
+
+    fn track_changes(&mut self) {
+        self.windows.track_changes();
+    }
+
+    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        let keys = self.windows.take_changed();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        Python::attach(|py| {
+            for key in keys {
+                let snapshot = match self.windows.state_of(&key) {
+                    Some(state) => {
+                        let saved = state.try_map(|acc| Ok::<_, ()>(acc.saved(py))).expect("conversion cannot fail");
+                        Some(try_encode(&saved).map_err(|e| StepError::message(&self.step_id, "snapshot", format!("key {key:?}: {e}")))?)
+                    }
+                    None => None,
+                };
+                out.push(KeyChange { key, snapshot });
+            }
+            Ok(())
+        })
+    }
+
+    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
+        let saved: KeyWindows<SavedAcc> =
+            decode(state).map_err(|e| StepError::message(&self.step_id, "restore", format!("key {key:?}: {e}")))?;
+        let state = saved.try_into_map(|a| Ok::<_, ()>(Acc::from_saved(a))).expect("conversion cannot fail");
+        // Arrival numbers go on from the restored ones, so kept values stay in order.
+        for w in &state.windows {
+            if let Some(Acc::Kept(kept)) = &w.acc {
+                self.seq = kept.iter().map(|(_, seq, _)| seq + 1).fold(self.seq, u64::max);
+            }
+        }
+        self.windows.restore(key, state);
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 
 use super::clock::{Clock, KeyClock};
+use crate::recovery::ChangedKeys;
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
 
@@ -66,6 +67,34 @@ pub struct KeyWindows<A> {
     pub next_session: WindowId,
 }
 
+impl<A> KeyWindows<A> {
+    /// The same windows with each accumulator turned into another type (for snapshots).
+    pub fn try_map<B, E>(&self, mut f: impl FnMut(&A) -> Result<B, E>) -> Result<KeyWindows<B>, E> {
+        let windows = self
+            .windows
+            .iter()
+            .map(|w| {
+                let acc = w.acc.as_ref().map(&mut f).transpose()?;
+                Ok(Window { id: w.id, start: w.start, last: w.last, close: w.close, acc })
+            })
+            .collect::<Result<_, E>>()?;
+        Ok(KeyWindows { clock: self.clock, windows, next_session: self.next_session })
+    }
+
+    /// Like [`KeyWindows::try_map`], consuming the accumulators.
+    pub fn try_into_map<B, E>(self, mut f: impl FnMut(A) -> Result<B, E>) -> Result<KeyWindows<B>, E> {
+        let windows = self
+            .windows
+            .into_iter()
+            .map(|w| {
+                let acc = w.acc.map(&mut f).transpose()?;
+                Ok(Window { id: w.id, start: w.start, last: w.last, close: w.close, acc })
+            })
+            .collect::<Result<_, E>>()?;
+        Ok(KeyWindows { clock: self.clock, windows, next_session: self.next_session })
+    }
+}
+
 struct Slot<A> {
     key: String,
     state: KeyWindows<A>,
@@ -92,12 +121,21 @@ pub struct WindowSet<A> {
     slots: Vec<Slot<A>>,
     free: Vec<KeySlot>,
     wakes: BTreeSet<(Millis, KeySlot)>,
+    changed: ChangedKeys,
 }
 
 impl<A> WindowSet<A> {
     /// An empty set.
     pub fn new(clock: Clock, shape: Shape) -> Self {
-        WindowSet { clock, shape, index: HashMap::default(), slots: Vec::new(), free: Vec::new(), wakes: BTreeSet::new() }
+        WindowSet {
+            clock,
+            shape,
+            index: HashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            wakes: BTreeSet::new(),
+            changed: ChangedKeys::default(),
+        }
     }
 
     /// The step's clock.
@@ -148,6 +186,7 @@ impl<A> WindowSet<A> {
     /// Call [`WindowSet::settle`] for the slot once the item's value is folded in.
     pub fn place(&mut self, key: &str, t: Millis, now: Millis, ids: &mut Vec<WindowId>, merge: impl FnMut(&mut A, A)) -> Placed {
         let slot = self.slot(key);
+        self.changed.note(key);
         let clock = self.clock;
         let state = &mut self.slots[slot.index()].state;
         clock.observe(&mut state.clock, t, now);
@@ -208,6 +247,7 @@ impl<A> WindowSet<A> {
         if entry.state.windows.iter().any(|w| watermark > w.close) {
             entry.state.windows.sort_by_key(|w| w.close);
             let due = entry.state.windows.iter().take_while(|w| watermark > w.close).count();
+            self.changed.note(&entry.key);
             for mut window in entry.state.windows.drain(..due) {
                 if let Some(acc) = window.acc.take() {
                     emit(&entry.key, &window, acc);
@@ -253,6 +293,7 @@ impl<A> WindowSet<A> {
         let live: Vec<KeySlot> = self.index.values().copied().collect();
         for slot in live {
             let entry = &mut self.slots[slot.index()];
+            self.changed.note(&entry.key);
             entry.state.windows.sort_by_key(|w| w.close);
             for mut window in std::mem::take(&mut entry.state.windows) {
                 if let Some(acc) = window.acc.take() {
@@ -274,6 +315,21 @@ impl<A> WindowSet<A> {
             let entry = &self.slots[slot.index()];
             (entry.key.as_str(), &entry.state)
         })
+    }
+
+    /// From now on, note which keys' windows change, for [`WindowSet::take_changed`].
+    pub fn track_changes(&mut self) {
+        self.changed.enable();
+    }
+
+    /// The keys whose windows changed since the last call.
+    pub fn take_changed(&mut self) -> Vec<String> {
+        self.changed.take()
+    }
+
+    /// A key's window state, if it has open windows.
+    pub fn state_of(&self, key: &str) -> Option<&KeyWindows<A>> {
+        self.index.get(key).map(|slot| &self.slots[slot.index()].state)
     }
 
     /// Puts back a key's state from a snapshot, replacing what the key had.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytewax_runtime::engine::{Chain, KeyBy, KeyedLogic, Poll, Sink, Source, StepHost, WorkerInfo};
+use bytewax_runtime::engine::{Chain, KeyBy, KeyedLogic, Poll, Restored, Sink, Source, StepHost, WorkerInfo};
+use bytewax_runtime::recovery::KeyChange;
 use bytewax_runtime::error::StepError;
 use bytewax_runtime::item::{Item, KeyedItem};
 use bytewax_runtime::plan::{SinkSpec, SourceSpec, Step};
@@ -95,6 +96,13 @@ impl KeyedLogic for CountAtEof {
         out.extend(keys.into_iter().map(|(k, n)| Item::Str(format!("{k}={n}@{}", self.worker))));
         Ok(())
     }
+    fn track_changes(&mut self) {}
+    fn snapshot(&mut self, _out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+        Ok(())
+    }
+    fn restore(&mut self, _key: &str, _state: &[u8]) -> Result<(), StepError> {
+        Ok(())
+    }
 }
 
 struct RecordSink(usize, Recorder);
@@ -111,7 +119,7 @@ impl Sink for RecordSink {
 }
 
 impl StepHost for TestHost {
-    fn source(&self, _id: &str, _spec: &SourceSpec, worker: WorkerInfo) -> Result<Box<dyn Source>, StepError> {
+    fn source(&self, _id: &str, _spec: &SourceSpec, worker: WorkerInfo, _restored: Restored<'_>) -> Result<Box<dyn Source>, StepError> {
         let lines = if worker.index == 0 { self.lines.clone() } else { Vec::new() };
         Ok(Box::new(VecSource(lines.into_iter())))
     }
@@ -124,7 +132,7 @@ impl StepHost for TestHost {
     fn keyed_logic(&self, _step: &Step, worker: WorkerInfo) -> Result<Box<dyn KeyedLogic>, StepError> {
         Ok(Box::new(CountAtEof { worker: worker.index, counts: HashMap::new() }))
     }
-    fn sink(&self, _id: &str, _spec: &SinkSpec, worker: WorkerInfo) -> Result<Box<dyn Sink>, StepError> {
+    fn sink(&self, _id: &str, _spec: &SinkSpec, worker: WorkerInfo, _restored: Restored<'_>) -> Result<Box<dyn Sink>, StepError> {
         Ok(Box::new(RecordSink(worker.index, self.out.clone())))
     }
 }

@@ -28,7 +28,7 @@ fn host(lines: Vec<String>) -> (Arc<TestHost>, Recorder) {
 }
 
 fn config() -> RunConfig {
-    RunConfig { epoch_interval: Duration::from_millis(1) }
+    RunConfig { epoch_interval: Duration::from_millis(1), recovery: None }
 }
 
 fn sorted_lines(out: &Recorder) -> Vec<String> {

@@ -33,7 +33,7 @@ fn wasm_map(export: &str, limits: &str) -> String {
 }
 
 fn run(plan: &str) -> Result<(), RunError> {
-    let config = RunConfig { epoch_interval: Duration::from_millis(10) };
+    let config = RunConfig { epoch_interval: Duration::from_millis(10), recovery: None };
     run_single(Arc::new(parse_plan(plan).expect("valid plan")), Arc::new(NativeHost), config)
 }
 

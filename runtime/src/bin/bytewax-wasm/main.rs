@@ -139,7 +139,7 @@ fn run(path: &Path, epoch_interval: f64, workers: usize, cluster: Option<Cluster
     // A wrong export or kind is a mistake in the plan: report it before anything runs.
     check::check_components(&plan).map_err(usage)?;
     let plan = Arc::new(plan);
-    let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval) };
+    let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval), recovery: None };
     let host = Arc::new(NativeHost);
     let result = match cluster {
         Some((process, addresses, timeout)) => {
