@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytewax_runtime::engine::{run_cluster, run_single, run_threads, ClusterLayout, RunConfig};
+use bytewax_runtime::recovery::RecoveryConfig;
 use bytewax_runtime::native::NativeHost;
 use bytewax_runtime::plan::{parse_plan, FnRef, Plan, Step};
 use clap::{Parser, Subcommand};
@@ -35,9 +36,15 @@ enum Command {
         /// The plan file. Component paths in it are relative to its directory; data file
         /// paths are relative to the working directory, as for Python flows.
         plan: PathBuf,
-        /// Seconds between epochs (snapshots, once recovery lands).
+        /// Seconds between epochs. With recovery, each epoch's state is committed when it
+        /// closes; a resumed run repeats at most the epoch that was in flight.
         #[arg(long, env = "BYTEWAX_EPOCH_INTERVAL", default_value_t = 10.0)]
         epoch_interval: f64,
+        /// Turn on recovery: every worker snapshots into DIR/worker{i}.sqlite3 (the
+        /// directory must exist). Running again with the same DIR resumes where the last
+        /// run stopped, with any number of workers or processes.
+        #[arg(long = "sqlite-directory", env = "BYTEWAX_SQLITE_DIRECTORY", value_name = "DIR")]
+        sqlite_directory: Option<PathBuf>,
         /// Worker threads. WASM steps run without a global lock, so threads scale.
         #[arg(short = 'w', long = "workers-per-process", env = "BYTEWAX_WORKERS_PER_PROCESS", default_value_t = 1)]
         workers: usize,
@@ -67,9 +74,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { plan, epoch_interval, workers, process_id, addresses, connect_timeout } => {
+        Command::Run { plan, epoch_interval, sqlite_directory, workers, process_id, addresses, connect_timeout } => {
             let cluster = process_id.zip(addresses).map(|(process, addresses)| (process, addresses, connect_timeout));
-            run(&plan, epoch_interval, workers, cluster)
+            config(epoch_interval, sqlite_directory).and_then(|config| run(&plan, config, workers, cluster))
         }
         Command::Validate { plan: path } => load(&path).and_then(|p| {
             check::check_components(&p).map_err(usage)?;
@@ -128,10 +135,23 @@ fn step_has_python(step: &Step) -> bool {
 /// `(process id, addresses, connect timeout in seconds)` of a cluster member.
 type ClusterArgs = (usize, String, f64);
 
-fn run(path: &Path, epoch_interval: f64, workers: usize, cluster: Option<ClusterArgs>) -> Result<(), Failure> {
+/// The run's epochs and recovery, checked.
+fn config(epoch_interval: f64, sqlite_directory: Option<PathBuf>) -> Result<RunConfig, Failure> {
     if !(epoch_interval.is_finite() && epoch_interval >= 0.0) {
         return Err(usage(format!("--epoch-interval must be a non-negative number of seconds, got {epoch_interval}")));
     }
+    if let Some(dir) = &sqlite_directory {
+        if !dir.is_dir() {
+            return Err(usage(format!("--sqlite-directory {}: no such directory; create it first", dir.display())));
+        }
+    }
+    Ok(RunConfig {
+        epoch_interval: Duration::from_secs_f64(epoch_interval),
+        recovery: sqlite_directory.map(|db_dir| RecoveryConfig { db_dir }),
+    })
+}
+
+fn run(path: &Path, config: RunConfig, workers: usize, cluster: Option<ClusterArgs>) -> Result<(), Failure> {
     if workers == 0 {
         return Err(usage("--workers-per-process must be at least 1"));
     }
@@ -139,7 +159,6 @@ fn run(path: &Path, epoch_interval: f64, workers: usize, cluster: Option<Cluster
     // A wrong export or kind is a mistake in the plan: report it before anything runs.
     check::check_components(&plan).map_err(usage)?;
     let plan = Arc::new(plan);
-    let config = RunConfig { epoch_interval: Duration::from_secs_f64(epoch_interval), recovery: None };
     let host = Arc::new(NativeHost);
     let result = match cluster {
         Some((process, addresses, timeout)) => {
