@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{SinkSpec, SourceSpec, Step};
-use crate::recovery::KeyChange;
+use crate::recovery::{ChangeWriter, KeyChange};
 
 /// The snapshots a resumed run hands a step: `(key or partition, state)`, empty on a fresh
 /// start.
@@ -95,8 +95,9 @@ pub trait KeyedLogic {
     }
     /// From now on, note which keys change, so [`KeyedLogic::snapshot`] can report them.
     fn track_changes(&mut self);
-    /// The state of every key that changed since the last call (`None`: it has none now).
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError>;
+    /// Writes the state of every key that changed since the last call (or that it has
+    /// none now).
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError>;
     /// Puts back one key's state from a snapshot, before any item arrives.
     fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError>;
 }

@@ -52,7 +52,7 @@ pub fn input_operator<'s>(
         let mut epoch_start = Instant::now();
         let snapshot = move |src: &mut Box<dyn Source>, epoch: u64| -> Result<(), StepError> {
             if let Some(log) = &log {
-                log.record(&step_id, epoch, src.snapshot()?);
+                log.record_changes(&step_id, epoch, &src.snapshot()?);
             }
             Ok(())
         };

@@ -17,7 +17,7 @@ use super::host::KeyedLogic;
 use super::route::route_hash;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
-use crate::recovery::SnapshotLog;
+use crate::recovery::{ChangeWriter, SnapshotLog};
 
 /// Where a stateful step's snapshots go, and the epoch its unsaved changes belong to.
 struct Snapshots {
@@ -33,9 +33,9 @@ impl Snapshots {
         if before.is_some_and(|b| b <= epoch) {
             return Ok(());
         }
-        let mut changes = Vec::new();
+        let mut changes = ChangeWriter::new(epoch);
         logic.snapshot(&mut changes)?;
-        self.log.record(&self.step_id, epoch, changes);
+        self.log.record(&self.step_id, changes);
         self.dirty = None;
         Ok(())
     }

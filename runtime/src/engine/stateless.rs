@@ -90,7 +90,7 @@ pub fn output_operator<'s>(
             if before.is_some_and(|b| b <= epoch) {
                 return Ok(());
             }
-            log.record(&step_id, epoch, sink.snapshot()?);
+            log.record_changes(&step_id, epoch, &sink.snapshot()?);
             *written = None;
             Ok(())
         };

@@ -11,7 +11,7 @@ use crate::engine::{KeyBy, KeyedLogic};
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{FnRef, Step};
-use crate::recovery::{decode_bytes, encode_bytes, ChangedKeys, KeyChange};
+use crate::recovery::{decode_bytes, encode_bytes, ChangeWriter, ChangedKeys};
 use crate::wasm::{instantiate, Groups, StepInstance};
 
 /// Splits encoded `(key, value)` items.
@@ -161,10 +161,12 @@ impl KeyedLogic for NativeStateful {
         self.changed.enable();
     }
 
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
         for key in self.changed.take() {
-            let snapshot = self.states.get(&key).map(|s| encode_bytes(s));
-            out.push(KeyChange { key, snapshot });
+            match self.states.get(&key) {
+                Some(state) => out.raw(&key, &encode_bytes(state)),
+                None => out.gone(&key),
+            }
         }
         Ok(())
     }

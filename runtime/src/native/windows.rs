@@ -16,7 +16,7 @@ use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{ClockSpec, FnRef, Step};
-use crate::recovery::{decode, try_encode, KeyChange};
+use crate::recovery::{decode, ChangeWriter};
 use crate::wasm::{Batch, Groups, StepInstance};
 use crate::window::{instant_at, now_millis, windowing, KeySlot, KeyWindows, LateLog, Millis, Shape, WindowId, WindowSet};
 
@@ -323,15 +323,20 @@ impl KeyedLogic for NativeWindows {
         self.windows.track_changes();
     }
 
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
-        for key in self.windows.take_changed() {
-            let snapshot = match self.windows.state_of(&key) {
-                Some(state) => Some(try_encode(state).map_err(|e| StepError::message(&self.step_id, "snapshot", e))?),
-                None => None,
-            };
-            out.push(KeyChange { key, snapshot });
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
+        let mut failed = None;
+        self.windows.take_changed(|key, state| match state {
+            Some(state) => {
+                if let Err(e) = out.put(key, state) {
+                    failed.get_or_insert(e);
+                }
+            }
+            None => out.gone(key),
+        });
+        match failed {
+            Some(e) => Err(StepError::message(&self.step_id, "snapshot", e)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {

@@ -9,12 +9,12 @@ use pyo3::types::{PyBool, PyString, PyTuple};
 
 use super::error::{repr, user_error};
 use super::host::Callables;
-use super::item::{from_py, into_py, restore_py, snapshot_py, PyItem};
+use super::item::{from_py, into_py, restore_py, PyItem};
 use crate::engine::{KeyBy, KeyedLogic};
 use crate::error::{texts, StepError};
 use crate::item::{Item, KeyedItem};
 use crate::plan::Step;
-use crate::recovery::{ChangedKeys, KeyChange};
+use crate::recovery::{ChangeWriter, ChangedKeys};
 
 /// Checks that items are `(str, value)` and splits off the key.
 pub struct PyKeyBy {
@@ -181,7 +181,7 @@ impl KeyedLogic for PyReduce {
         self.changed.enable();
     }
 
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
         snapshot_states(&self.step_id, &self.accs, self.changed.take(), out)
     }
 
@@ -266,7 +266,7 @@ impl KeyedLogic for PyStatefulMap {
         self.changed.enable();
     }
 
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
         snapshot_states(&self.step_id, &self.states, self.changed.take(), out)
     }
 
@@ -282,21 +282,19 @@ fn snapshot_states(
     step_id: &str,
     states: &HashMap<String, Py<PyAny>, RandomState>,
     keys: Vec<String>,
-    out: &mut Vec<KeyChange>,
+    out: &mut ChangeWriter,
 ) -> Result<(), StepError> {
     if keys.is_empty() {
         return Ok(());
     }
     Python::attach(|py| {
         for key in keys {
-            let snapshot = match states.get(&key) {
-                Some(state) => Some(
-                    snapshot_py(py, state)
-                        .map_err(|e| StepError::message(step_id, "snapshot", format!("key {key:?}: {e}")))?,
-                ),
-                None => None,
-            };
-            out.push(KeyChange { key, snapshot });
+            match states.get(&key) {
+                Some(state) => {
+                    out.put(&key, &PyItem(state.clone_ref(py))).map_err(|e| StepError::message(step_id, "snapshot", e))?
+                }
+                None => out.gone(&key),
+            }
         }
         Ok(())
     })

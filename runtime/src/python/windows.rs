@@ -17,9 +17,9 @@ use crate::engine::KeyedLogic;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::plan::{ClockSpec, FnRef, Step};
-use crate::recovery::{decode, try_encode, KeyChange};
+use crate::recovery::{decode, ChangeWriter};
 use crate::wasm::{Batch, StepInstance};
-use crate::window::{instant_at, now_millis, windowing, KeySlot, KeyWindows, LateLog, Millis, Shape, WindowSet};
+use crate::window::{instant_at, now_millis, windowing, KeySlot, KeyWindows, LateLog, MappedWindows, Millis, Shape, WindowSet};
 
 /// How values are combined inside a window.
 enum Aggregate {
@@ -308,23 +308,23 @@ impl KeyedLogic for PyWindowLogic {
         self.windows.track_changes();
     }
 
-    fn snapshot(&mut self, out: &mut Vec<KeyChange>) -> Result<(), StepError> {
-        let keys = self.windows.take_changed();
-        if keys.is_empty() {
-            return Ok(());
-        }
+    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
+        let step_id = self.step_id.as_str();
+        let windows = &mut self.windows;
         Python::attach(|py| {
-            for key in keys {
-                let snapshot = match self.windows.state_of(&key) {
-                    Some(state) => {
-                        let saved = state.try_map(|acc| Ok::<_, ()>(acc.saved(py))).expect("conversion cannot fail");
-                        Some(try_encode(&saved).map_err(|e| StepError::message(&self.step_id, "snapshot", format!("key {key:?}: {e}")))?)
+            let mut failed = None;
+            windows.take_changed(|key, state| match state {
+                Some(state) => {
+                    if let Err(e) = out.put(key, &MappedWindows { state, map: |acc: &Acc| acc.saved(py) }) {
+                        failed.get_or_insert(e);
                     }
-                    None => None,
-                };
-                out.push(KeyChange { key, snapshot });
+                }
+                None => out.gone(key),
+            });
+            match failed {
+                Some(e) => Err(StepError::message(step_id, "snapshot", e)),
+                None => Ok(()),
             }
-            Ok(())
         })
     }
 

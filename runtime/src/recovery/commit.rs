@@ -3,7 +3,6 @@
 //! capability until the write is done, so the probe after it (which paces the inputs) only
 //! passes an epoch when every worker has committed it.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use timely::dataflow::channels::pact::Pipeline;
@@ -11,7 +10,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Concatenate;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
-use super::{ProgressRow, SnapshotLog, SqliteRecoveryStore, StateRow};
+use super::{ProgressRow, SnapshotLog, SqliteRecoveryStore};
 use crate::engine::WorkerContext;
 use crate::error::StepError;
 use crate::item::Item;
@@ -41,8 +40,6 @@ pub fn commit_operator<'s>(
     all.unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(Pipeline, "recovery commit", move |init_cap, _info| {
         let mut cap = Some(init_cap);
         let mut committed: u64 = 0;
-        // Rows written, whose older rows can go once every worker is past their epoch.
-        let mut garbage: Vec<(String, String, u64)> = Vec::new();
         move |(input, frontier), _output| {
             input.for_each(|_, data| data.clear());
             let Some(c) = cap.as_mut() else { return };
@@ -60,16 +57,15 @@ pub fn commit_operator<'s>(
                 // The end: the next run starts after the last epoch anything was in.
                 None => rows.iter().map(|r| r.epoch + 1).max().unwrap_or(0).max(committed).max(*c.time() + 1),
             };
-            let safe = committer.probe.with_frontier(|f| f.iter().min().copied()).unwrap_or(u64::MAX);
-            let (collect, later): (Vec<_>, Vec<_>) = garbage.drain(..).partition(|(_, _, e)| *e < safe);
-            garbage = later;
             let progress = ProgressRow { execution: committer.execution, worker: committer.worker, frontier };
-            if let Err(e) = committer.store.commit(Some(&progress), &rows, &collect) {
+            // Whatever the probe is past, every worker has committed: no resume goes below it.
+            let safe = committer.probe.with_frontier(|f| f.iter().min().copied()).unwrap_or(frontier).min(frontier);
+            let written = committer.store.commit(Some(&progress), &rows).and_then(|()| committer.store.compact_if_due(safe));
+            if let Err(e) = written {
                 ctx.fail(StepError::message("recovery", "recovery store", e.0));
                 cap = None;
                 return;
             }
-            garbage.extend(latest_keys(&rows));
             committed = frontier;
             match front {
                 Some(f) => c.downgrade(&f),
@@ -79,12 +75,3 @@ pub fn commit_operator<'s>(
     })
 }
 
-/// Each key's newest epoch among `rows`: what its older rows can be collected against.
-fn latest_keys(rows: &[StateRow]) -> Vec<(String, String, u64)> {
-    let mut newest: HashMap<(&str, &str), u64> = HashMap::new();
-    for row in rows {
-        let e = newest.entry((row.step_id.as_str(), row.key.as_str())).or_insert(row.epoch);
-        *e = (*e).max(row.epoch);
-    }
-    newest.into_iter().map(|((s, k), e)| (s.to_owned(), k.to_owned(), e)).collect()
-}

@@ -15,6 +15,7 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::{Exchange, Input, Inspect};
 use timely::worker::Worker;
 
+use super::entries::newest;
 use super::store::{worker_file, worker_files};
 use super::{resume_point, ExecutionRow, ProgressRow, RecoveryConfig, RestoredState, SqliteRecoveryStore, StateRow, StoreError};
 use crate::engine::{owner, route_hash};
@@ -80,10 +81,10 @@ pub fn load(worker: &mut Worker, config: &RecoveryConfig) -> Result<Resume, Stor
         rows.extend(store.latest_before(point.epoch)?);
     }
     let mine = share(worker, rows, |stream| stream.exchange(|row: &StateRow| route_hash(&row.key)));
-    let newest = newest_rows(mine);
+    let newest = newest(mine);
 
     if point.previous_workers.is_some_and(|n| n != count) || leftovers {
-        rehome(worker, dir, &mut own, others, &newest)?;
+        rehome(worker, dir, &mut own, others, &newest, point.epoch)?;
     }
     own.begin_execution(&ExecutionRow { execution: point.execution, worker: me, worker_count: count, resume_epoch: point.epoch })?;
 
@@ -107,11 +108,12 @@ fn rehome(
     own: &mut SqliteRecoveryStore,
     others: Vec<(usize, SqliteRecoveryStore)>,
     newest: &[StateRow],
+    resume: u64,
 ) -> Result<(), StoreError> {
     let (me, count) = (worker.index(), worker.peers());
-    own.commit(None, newest, &[])?;
+    own.write_rows(newest)?;
     share(worker, vec![()], |stream| stream.broadcast());
-    own.forget_keys_not(|key| owner(key, count) == me)?;
+    own.forget_keys_not(resume, |key| owner(key, count) == me)?;
     for (i, store) in others {
         drop(store);
         let file = worker_file(dir, i);
@@ -125,22 +127,6 @@ fn rehome(
     }
     share(worker, vec![()], |stream| stream.broadcast());
     Ok(())
-}
-
-/// Of several rows of one key, the newest.
-fn newest_rows(rows: Vec<StateRow>) -> Vec<StateRow> {
-    let mut newest: HashMap<(String, String), StateRow> = HashMap::new();
-    for row in rows {
-        match newest.get(&(row.step_id.clone(), row.key.clone())) {
-            Some(have) if have.epoch >= row.epoch => {}
-            _ => {
-                newest.insert((row.step_id.clone(), row.key.clone()), row);
-            }
-        }
-    }
-    let mut out: Vec<StateRow> = newest.into_values().collect();
-    out.sort_by(|a, b| (&a.step_id, &a.key).cmp(&(&b.step_id, &b.key)));
-    out
 }
 
 /// Sends `data` through `route` in a dataflow of its own and returns what reached this

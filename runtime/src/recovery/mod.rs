@@ -11,7 +11,9 @@
 //! row of each key before it from every file, sending each row to the worker that owns its
 //! key now. So any number of workers can resume a store written by any other number.
 
+pub mod changes;
 pub mod commit;
+pub mod entries;
 pub mod format;
 pub mod load;
 pub mod resume;
@@ -23,6 +25,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use changes::ChangeWriter;
 pub use commit::commit_operator;
 pub use format::{decode, decode_bytes, encode, encode_bytes, try_encode, FORMAT_VERSION};
 pub use load::{load, Resume};
@@ -82,32 +85,51 @@ pub struct KeyChange {
     pub snapshot: Option<Vec<u8>>,
 }
 
+/// The changes one step reported at the end of one epoch, encoded by a [`ChangeWriter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochChanges {
+    /// The stateful step, input or output.
+    pub step_id: String,
+    /// The epoch they are the end of.
+    pub epoch: u64,
+    /// How many keys changed.
+    pub count: u32,
+    /// The encoded changes.
+    pub encoded: Vec<u8>,
+}
+
 /// Snapshots a worker's operators have taken and the commit operator has not written yet.
 #[derive(Default)]
 pub struct SnapshotLog {
-    rows: RefCell<Vec<StateRow>>,
+    batches: RefCell<Vec<EpochChanges>>,
 }
 
 impl SnapshotLog {
-    /// Adds the changes of `step_id` at the end of `epoch`.
-    pub fn record(&self, step_id: &str, epoch: u64, changes: impl IntoIterator<Item = KeyChange>) {
-        let mut rows = self.rows.borrow_mut();
-        rows.extend(changes.into_iter().map(|c| StateRow {
-            step_id: step_id.to_owned(),
-            key: c.key,
-            epoch,
-            snapshot: c.snapshot,
-        }));
+    /// Adds what `writer` collected for `step_id`.
+    pub fn record(&self, step_id: &str, writer: ChangeWriter) {
+        let (epoch, count, encoded) = writer.finish();
+        if count > 0 {
+            self.batches.borrow_mut().push(EpochChanges { step_id: step_id.to_owned(), epoch, count, encoded });
+        }
     }
 
-    /// Takes the rows of epochs before `frontier` (all rows when `None`).
-    pub fn take_before(&self, frontier: Option<u64>) -> Vec<StateRow> {
-        let mut rows = self.rows.borrow_mut();
+    /// Adds the changes a source or sink reported for `step_id` at the end of `epoch`.
+    pub fn record_changes(&self, step_id: &str, epoch: u64, changes: &[KeyChange]) {
+        let mut writer = ChangeWriter::new(epoch);
+        for change in changes {
+            writer.change(change);
+        }
+        self.record(step_id, writer);
+    }
+
+    /// Takes the changes of epochs before `frontier` (all of them when `None`).
+    pub fn take_before(&self, frontier: Option<u64>) -> Vec<EpochChanges> {
+        let mut batches = self.batches.borrow_mut();
         match frontier {
-            None => std::mem::take(&mut *rows),
+            None => std::mem::take(&mut *batches),
             Some(f) => {
-                let (done, later): (Vec<_>, Vec<_>) = rows.drain(..).partition(|r| r.epoch < f);
-                *rows = later;
+                let (done, later): (Vec<_>, Vec<_>) = batches.drain(..).partition(|b| b.epoch < f);
+                *batches = later;
                 done
             }
         }

@@ -5,15 +5,21 @@
 //!   per (re)start of the dataflow;
 //! - `progress(execution, worker_index, frontier)`: every epoch below `frontier` is
 //!   committed by that worker in that execution;
-//! - `state(step_id, state_key, epoch, snapshot)`: a key's state as of the end of `epoch`;
-//!   a `NULL` snapshot means the key had no state any more (a tombstone).
+//! - `state(id, epoch, checkpoint, entries)`: the key changes of one epoch as one blob
+//!   (see [`super::entries`]), or, with `checkpoint = 1`, every live key as of `epoch`,
+//!   which replaced the rows it was merged from.
+//!
+//! One row per epoch rather than one per key keeps a commit to a single insert however
+//! many keys changed; compaction ([`SqliteRecoveryStore::compact_if_due`]) keeps the log
+//! in proportion to the live state.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-use super::{ExecutionRow, ProgressRow, StateRow};
+use super::entries::{decode_entries, encode_batches, encode_rows, newest};
+use super::{EpochChanges, ExecutionRow, ProgressRow, StateRow};
 
 /// What went wrong with a store, already phrased for users.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +40,17 @@ CREATE TABLE IF NOT EXISTS progress (
     execution INTEGER NOT NULL, worker_index INTEGER NOT NULL, frontier INTEGER NOT NULL,
     PRIMARY KEY (execution, worker_index));
 CREATE TABLE IF NOT EXISTS state (
-    step_id TEXT NOT NULL, state_key TEXT NOT NULL, epoch INTEGER NOT NULL, snapshot BLOB,
-    PRIMARY KEY (step_id, state_key, epoch));
+    id INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, checkpoint INTEGER NOT NULL, entries BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS state_epoch ON state (epoch);
 ";
+
+/// Compaction waits until the log since the last checkpoint has this many bytes and...
+const COMPACT_BYTES: u64 = 1 << 20;
+/// ...this many times the checkpoint's size, so that a compaction's cost stays a small
+/// multiple of what was written since the last one; or until it has this many rows and
+/// is as big as the checkpoint (small states with many epochs).
+const COMPACT_RATIO: u64 = 4;
+const COMPACT_ROWS: u64 = 64;
 
 /// The file worker `index` writes in `dir`.
 pub fn worker_file(dir: &Path, index: usize) -> PathBuf {
@@ -62,6 +76,10 @@ pub fn worker_files(dir: &Path) -> Result<Vec<usize>, StoreError> {
 pub struct SqliteRecoveryStore {
     conn: Connection,
     path: PathBuf,
+    // Rows and bytes written since the last checkpoint, and the checkpoint's size.
+    log_rows: u64,
+    log_bytes: u64,
+    checkpoint_bytes: u64,
 }
 
 impl SqliteRecoveryStore {
@@ -76,11 +94,19 @@ impl SqliteRecoveryStore {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
-        Ok(SqliteRecoveryStore { conn, path })
+        let (log_rows, log_bytes, checkpoint_bytes) = conn
+            .query_row(
+                "SELECT COALESCE(SUM(checkpoint = 0), 0), COALESCE(SUM(CASE WHEN checkpoint = 0 THEN length(entries) END), 0),
+                        COALESCE(SUM(CASE WHEN checkpoint = 1 THEN length(entries) END), 0) FROM state",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
+            )
+            .map_err(fail)?;
+        Ok(SqliteRecoveryStore { conn, path, log_rows, log_bytes, checkpoint_bytes })
     }
 
-    fn fail(&self, e: rusqlite::Error) -> StoreError {
-        StoreError(format!("recovery file {}: {e}", self.path.display()))
+    fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| StoreError(format!("recovery file {}: {e}", self.path.display()))
     }
 
     /// Every execution row in this file.
@@ -88,182 +114,155 @@ impl SqliteRecoveryStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT execution, worker_index, worker_count, resume_epoch FROM execution")
-            .map_err(|e| self.fail(e))?;
+            .map_err(self.fail())?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(ExecutionRow { execution: r.get(0)?, worker: r.get(1)?, worker_count: r.get(2)?, resume_epoch: r.get(3)? })
             })
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+            .map_err(self.fail())?;
+        rows.collect::<Result<_, _>>().map_err(self.fail())
     }
 
     /// Every progress row in this file.
     pub fn progress(&self) -> Result<Vec<ProgressRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT execution, worker_index, frontier FROM progress")
-            .map_err(|e| self.fail(e))?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT execution, worker_index, frontier FROM progress").map_err(self.fail())?;
         let rows = stmt
             .query_map([], |r| Ok(ProgressRow { execution: r.get(0)?, worker: r.get(1)?, frontier: r.get(2)? }))
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+            .map_err(self.fail())?;
+        rows.collect::<Result<_, _>>().map_err(self.fail())
+    }
+
+    fn rows_before(&self, epoch: u64) -> Result<Vec<StateRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT entries FROM state WHERE epoch < ?1").map_err(self.fail())?;
+        let blobs = stmt.query_map([epoch as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(self.fail())?;
+        let mut rows = Vec::new();
+        for blob in blobs {
+            let blob = blob.map_err(self.fail())?;
+            rows.extend(decode_entries(&blob).map_err(|e| StoreError(format!("recovery file {}: {e}", self.path.display())))?);
+        }
+        Ok(rows)
     }
 
     /// Each key's newest row from before `epoch` (tombstones included).
     pub fn latest_before(&self, epoch: u64) -> Result<Vec<StateRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT step_id, state_key, MAX(epoch), snapshot FROM state WHERE epoch < ?1 GROUP BY step_id, state_key",
-            )
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([epoch as i64], |r| {
-                Ok(StateRow { step_id: r.get(0)?, key: r.get(1)?, epoch: r.get::<_, i64>(2)? as u64, snapshot: r.get(3)? })
-            })
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+        Ok(newest(self.rows_before(epoch)?))
     }
 
     /// Forgets every row from `epoch` on: they belong to an epoch that not every worker
     /// finished, which the resumed run does again.
     pub fn forget_from(&mut self, epoch: u64) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM state WHERE epoch >= ?1", [epoch as i64])
-            .map_err(|e| self.fail(e))?;
+        self.conn.execute("DELETE FROM state WHERE epoch >= ?1", [epoch as i64]).map_err(self.fail())?;
         Ok(())
     }
 
-    /// Deletes the rows of keys that `keep` says live elsewhere now.
-    pub fn forget_keys_not(&mut self, mut keep: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
-        let keys: Vec<(String, String)> = {
-            let mut stmt = self.conn.prepare("SELECT DISTINCT step_id, state_key FROM state").map_err(|e| self.fail(e))?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.fail(e))?;
-            rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))?
-        };
-        let tx = self.conn.transaction().map_err(|e| StoreError(e.to_string()))?;
-        {
-            let mut del = tx
-                .prepare_cached("DELETE FROM state WHERE step_id = ?1 AND state_key = ?2")
-                .map_err(|e| StoreError(e.to_string()))?;
-            for (step, key) in keys.iter().filter(|(_, k)| !keep(k)) {
-                del.execute(params![step, key]).map_err(|e| StoreError(e.to_string()))?;
-            }
-        }
-        tx.commit().map_err(|e| self.fail(e))
+    /// Keeps only the keys `keep` accepts, each with its newest row from before `epoch`
+    /// (tombstones too), as one checkpoint.
+    pub fn forget_keys_not(&mut self, epoch: u64, mut keep: impl FnMut(&str) -> bool) -> Result<(), StoreError> {
+        let rows: Vec<StateRow> = self.latest_before(epoch)?.into_iter().filter(|r| keep(&r.key)).collect();
+        self.replace_with_checkpoint(epoch, &rows)
     }
 
     /// Records the start of `execution` on this worker.
     pub fn begin_execution(&mut self, row: &ExecutionRow) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError(e.to_string()))?;
+        let path = self.path.clone();
+        let fail = move |e: rusqlite::Error| StoreError(format!("recovery file {}: {e}", path.display()));
+        let tx = self.conn.transaction().map_err(&fail)?;
         tx.execute(
             "INSERT OR REPLACE INTO execution VALUES (?1, ?2, ?3, ?4)",
             params![row.execution, row.worker, row.worker_count, row.resume_epoch],
         )
-        .map_err(|e| StoreError(e.to_string()))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO progress VALUES (?1, ?2, ?3)",
-            params![row.execution, row.worker, row.resume_epoch],
-        )
-        .map_err(|e| StoreError(e.to_string()))?;
-        tx.commit().map_err(|e| self.fail(e))
+        .map_err(&fail)?;
+        tx.execute("INSERT OR REPLACE INTO progress VALUES (?1, ?2, ?3)", params![row.execution, row.worker, row.resume_epoch])
+            .map_err(&fail)?;
+        tx.commit().map_err(&fail)
     }
 
-    /// Writes `rows` and moves this worker's progress (if given), in one transaction;
-    /// then garbage: each key in `collect` loses its rows older than its given epoch, and a
-    /// tombstone at that epoch goes too (the key has no state to remember).
-    pub fn commit(
-        &mut self,
-        progress: Option<&ProgressRow>,
-        rows: &[StateRow],
-        collect: &[(String, String, u64)],
-    ) -> Result<(), StoreError> {
+    /// Writes `batches` (one row per epoch) and moves this worker's progress (if given),
+    /// in one transaction.
+    pub fn commit(&mut self, progress: Option<&ProgressRow>, batches: &[EpochChanges]) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let fail = |e: rusqlite::Error| StoreError(format!("recovery file {}: {e}", path.display()));
-        let tx = self.conn.transaction().map_err(fail)?;
+        let fail = move |e: rusqlite::Error| StoreError(format!("recovery file {}: {e}", path.display()));
+        let mut epochs: Vec<u64> = batches.iter().map(|b| b.epoch).collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        let tx = self.conn.transaction().map_err(&fail)?;
         {
-            let mut put = tx.prepare_cached("INSERT OR REPLACE INTO state VALUES (?1, ?2, ?3, ?4)").map_err(fail)?;
-            for row in rows {
-                put.execute(params![row.step_id, row.key, row.epoch as i64, row.snapshot]).map_err(fail)?;
-            }
-            let mut older = tx
-                .prepare_cached("DELETE FROM state WHERE step_id = ?1 AND state_key = ?2 AND epoch < ?3")
-                .map_err(fail)?;
-            let mut tomb = tx
-                .prepare_cached("DELETE FROM state WHERE step_id = ?1 AND state_key = ?2 AND epoch = ?3 AND snapshot IS NULL")
-                .map_err(fail)?;
-            for (step, key, epoch) in collect {
-                older.execute(params![step, key, *epoch as i64]).map_err(fail)?;
-                tomb.execute(params![step, key, *epoch as i64]).map_err(fail)?;
+            let mut put = tx.prepare_cached("INSERT INTO state (epoch, checkpoint, entries) VALUES (?1, 0, ?2)").map_err(&fail)?;
+            for epoch in epochs {
+                let blob = encode_batches(batches.iter().filter(|b| b.epoch == epoch));
+                put.execute(params![epoch as i64, blob]).map_err(&fail)?;
+                self.log_rows += 1;
+                self.log_bytes += blob.len() as u64;
             }
             if let Some(p) = progress {
                 tx.execute("INSERT OR REPLACE INTO progress VALUES (?1, ?2, ?3)", params![p.execution, p.worker, p.frontier])
-                    .map_err(fail)?;
+                    .map_err(&fail)?;
             }
         }
-        tx.commit().map_err(fail)
+        tx.commit().map_err(&fail)
     }
 
-    /// How many state rows the file holds (for tests and diagnostics).
+    /// Writes rows of any epochs as one row (at the newest of their epochs).
+    pub fn write_rows(&mut self, rows: &[StateRow]) -> Result<(), StoreError> {
+        let Some(at) = rows.iter().map(|r| r.epoch).max() else { return Ok(()) };
+        let blob = encode_rows(rows);
+        self.conn
+            .execute("INSERT INTO state (epoch, checkpoint, entries) VALUES (?1, 0, ?2)", params![at as i64, blob])
+            .map_err(self.fail())?;
+        self.log_rows += 1;
+        self.log_bytes += blob.len() as u64;
+        Ok(())
+    }
+
+    /// Merges every row from before `safe` (an epoch every worker has committed, so no
+    /// resume can start below it) into one checkpoint of the keys that still have state,
+    /// once the log has grown enough to be worth it. Dropping tombstones is sound because
+    /// every key's rows live in its owner's file only (see [`super::load`]).
+    pub fn compact_if_due(&mut self, safe: u64) -> Result<(), StoreError> {
+        let due = self.log_bytes >= COMPACT_BYTES.max(COMPACT_RATIO * self.checkpoint_bytes)
+            || (self.log_rows >= COMPACT_ROWS && self.log_bytes >= self.checkpoint_bytes);
+        if !due || safe == 0 {
+            return Ok(());
+        }
+        let live: Vec<StateRow> = self.latest_before(safe)?.into_iter().filter(|r| r.snapshot.is_some()).collect();
+        self.replace_with_checkpoint(safe, &live)
+    }
+
+    fn replace_with_checkpoint(&mut self, before: u64, rows: &[StateRow]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let fail = move |e: rusqlite::Error| StoreError(format!("recovery file {}: {e}", path.display()));
+        let at = rows.iter().map(|r| r.epoch).max();
+        let blob = encode_rows(rows);
+        let tx = self.conn.transaction().map_err(&fail)?;
+        tx.execute("DELETE FROM state WHERE epoch < ?1", [before as i64]).map_err(&fail)?;
+        if let Some(at) = at {
+            tx.execute("INSERT INTO state (epoch, checkpoint, entries) VALUES (?1, 1, ?2)", params![at as i64, blob])
+                .map_err(&fail)?;
+        }
+        tx.commit().map_err(&fail)?;
+        let (rows_left, bytes_left): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(length(entries)), 0) FROM state WHERE checkpoint = 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.fail())?;
+        self.log_rows = rows_left as u64;
+        self.log_bytes = bytes_left as u64;
+        self.checkpoint_bytes = if at.is_some() { blob.len() as u64 } else { 0 };
+        Ok(())
+    }
+
+    /// How many state rows (epoch batches and checkpoints) the file holds.
     pub fn state_rows(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM state", [], |r| r.get::<_, i64>(0))
-            .optional()
-            .map(|n| n.unwrap_or(0) as u64)
-            .map_err(|e| self.fail(e))
+            .map(|n| n as u64)
+            .map_err(self.fail())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(key: &str, epoch: u64, snapshot: Option<&[u8]>) -> StateRow {
-        StateRow { step_id: "count".into(), key: key.into(), epoch, snapshot: snapshot.map(<[u8]>::to_vec) }
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bytewax-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    #[test]
-    fn commits_finds_the_newest_before_an_epoch_and_collects_garbage() {
-        let dir = temp_dir("gc");
-        let mut store = SqliteRecoveryStore::open(&dir, 3).unwrap();
-        assert_eq!(worker_files(&dir).unwrap(), [3]);
-        let progress = ProgressRow { execution: 0, worker: 3, frontier: 2 };
-        store.commit(Some(&progress), &[row("a", 0, Some(b"1")), row("b", 0, Some(b"x")), row("a", 1, Some(b"2"))], &[]).unwrap();
-        store.commit(None, &[row("b", 2, None), row("a", 3, Some(b"3"))], &[]).unwrap();
-        let newest = |store: &SqliteRecoveryStore, epoch| {
-            let mut rows = store.latest_before(epoch).unwrap();
-            rows.sort_by(|a, b| a.key.cmp(&b.key));
-            rows.into_iter().map(|r| (r.key, r.epoch, r.snapshot)).collect::<Vec<_>>()
-        };
-        assert_eq!(newest(&store, 2), [("a".into(), 1, Some(b"2".to_vec())), ("b".into(), 0, Some(b"x".to_vec()))]);
-        assert_eq!(newest(&store, 3), [("a".into(), 1, Some(b"2".to_vec())), ("b".into(), 2, None)]);
-        assert_eq!(store.progress().unwrap(), [progress]);
-
-        // Once every worker is past epoch 2: `a` keeps only its newest row before it, and
-        // `b`'s tombstone goes with everything older.
-        store.commit(None, &[], &[("count".into(), "a".into(), 1), ("count".into(), "b".into(), 2)]).unwrap();
-        assert_eq!(store.state_rows().unwrap(), 2, "a@1 and a@3 are left");
-        store.forget_from(3).unwrap();
-        assert_eq!(newest(&store, 10), [("a".into(), 1, Some(b"2".to_vec()))]);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn executions_are_recorded_with_their_worker_count() {
-        let dir = temp_dir("exec");
-        let mut store = SqliteRecoveryStore::open(&dir, 0).unwrap();
-        let row = ExecutionRow { execution: 4, worker: 0, worker_count: 2, resume_epoch: 9 };
-        store.begin_execution(&row).unwrap();
-        assert_eq!(store.executions().unwrap(), [row]);
-        assert_eq!(store.progress().unwrap(), [ProgressRow { execution: 4, worker: 0, frontier: 9 }]);
-        store.forget_keys_not(|_| false).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;

@@ -8,7 +8,7 @@ mod windower;
 
 pub use clock::{Clock, KeyClock};
 pub use late::LateLog;
-pub use set::{KeySlot, KeyWindows, Placed, Shape, Window, WindowSet};
+pub use set::{KeySlot, KeyWindows, MappedWindows, Placed, Shape, Window, WindowSet};
 
 use crate::error::StepError;
 use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};

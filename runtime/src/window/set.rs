@@ -8,7 +8,6 @@ use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 
 use super::clock::{Clock, KeyClock};
-use crate::recovery::ChangedKeys;
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
 
@@ -95,6 +94,69 @@ impl<A> KeyWindows<A> {
     }
 }
 
+/// The slots changed since the last snapshot, tracked only when recovery is on: a flag
+/// per slot rather than a set of keys, so noting a change neither hashes nor allocates.
+#[derive(Default)]
+struct ChangedSlots {
+    on: bool,
+    dirty: Vec<bool>,
+    slots: Vec<KeySlot>,
+    // Keys that lost their last window (their slot may hold another key by now).
+    gone: Vec<String>,
+}
+
+impl ChangedSlots {
+    fn note(&mut self, slot: KeySlot) {
+        if !self.on {
+            return;
+        }
+        if self.dirty.len() <= slot.index() {
+            self.dirty.resize(slot.index() + 1, false);
+        }
+        if !self.dirty[slot.index()] {
+            self.dirty[slot.index()] = true;
+            self.slots.push(slot);
+        }
+    }
+
+    fn gone(&mut self, key: &str) {
+        if self.on {
+            self.gone.push(key.to_owned());
+        }
+    }
+}
+
+/// Serializes a key's windows exactly as a `KeyWindows<B>` with each accumulator mapped
+/// by `map` would be, without building one (snapshots take many keys per epoch).
+pub struct MappedWindows<'a, A, F> {
+    /// The windows.
+    pub state: &'a KeyWindows<A>,
+    /// Turns an accumulator into what is written for it.
+    pub map: F,
+}
+
+impl<A, B: Serialize, F: Fn(&A) -> B> Serialize for MappedWindows<'_, A, F> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct Windows<'b, A, F>(&'b [Window<A>], &'b F);
+        impl<A, B: Serialize, F: Fn(&A) -> B> Serialize for Windows<'_, A, F> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for w in self.0 {
+                    let mapped = Window { id: w.id, start: w.start, last: w.last, close: w.close, acc: w.acc.as_ref().map(self.1) };
+                    seq.serialize_element(&mapped)?;
+                }
+                seq.end()
+            }
+        }
+        let mut st = s.serialize_struct("KeyWindows", 3)?;
+        st.serialize_field("clock", &self.state.clock)?;
+        st.serialize_field("windows", &Windows(&self.state.windows, &self.map))?;
+        st.serialize_field("next_session", &self.state.next_session)?;
+        st.end()
+    }
+}
+
 struct Slot<A> {
     key: String,
     state: KeyWindows<A>,
@@ -121,7 +183,7 @@ pub struct WindowSet<A> {
     slots: Vec<Slot<A>>,
     free: Vec<KeySlot>,
     wakes: BTreeSet<(Millis, KeySlot)>,
-    changed: ChangedKeys,
+    changed: ChangedSlots,
 }
 
 impl<A> WindowSet<A> {
@@ -134,7 +196,7 @@ impl<A> WindowSet<A> {
             slots: Vec::new(),
             free: Vec::new(),
             wakes: BTreeSet::new(),
-            changed: ChangedKeys::default(),
+            changed: ChangedSlots::default(),
         }
     }
 
@@ -186,7 +248,7 @@ impl<A> WindowSet<A> {
     /// Call [`WindowSet::settle`] for the slot once the item's value is folded in.
     pub fn place(&mut self, key: &str, t: Millis, now: Millis, ids: &mut Vec<WindowId>, merge: impl FnMut(&mut A, A)) -> Placed {
         let slot = self.slot(key);
-        self.changed.note(key);
+        self.changed.note(slot);
         let clock = self.clock;
         let state = &mut self.slots[slot.index()].state;
         clock.observe(&mut state.clock, t, now);
@@ -247,7 +309,7 @@ impl<A> WindowSet<A> {
         if entry.state.windows.iter().any(|w| watermark > w.close) {
             entry.state.windows.sort_by_key(|w| w.close);
             let due = entry.state.windows.iter().take_while(|w| watermark > w.close).count();
-            self.changed.note(&entry.key);
+            self.changed.note(slot);
             for mut window in entry.state.windows.drain(..due) {
                 if let Some(acc) = window.acc.take() {
                     emit(&entry.key, &window, acc);
@@ -273,6 +335,7 @@ impl<A> WindowSet<A> {
         if entry.state.windows.is_empty() {
             self.index.remove(entry.key.as_str());
             self.free.push(slot);
+            self.changed.gone(&entry.key);
         }
     }
 
@@ -293,7 +356,7 @@ impl<A> WindowSet<A> {
         let live: Vec<KeySlot> = self.index.values().copied().collect();
         for slot in live {
             let entry = &mut self.slots[slot.index()];
-            self.changed.note(&entry.key);
+            self.changed.note(slot);
             entry.state.windows.sort_by_key(|w| w.close);
             for mut window in std::mem::take(&mut entry.state.windows) {
                 if let Some(acc) = window.acc.take() {
@@ -319,12 +382,25 @@ impl<A> WindowSet<A> {
 
     /// From now on, note which keys' windows change, for [`WindowSet::take_changed`].
     pub fn track_changes(&mut self) {
-        self.changed.enable();
+        self.changed.on = true;
     }
 
-    /// The keys whose windows changed since the last call.
-    pub fn take_changed(&mut self) -> Vec<String> {
-        self.changed.take()
+    /// Calls `f` with each key whose windows changed since the last call, and its state
+    /// now (`None`: it has no open windows any more).
+    pub fn take_changed(&mut self, mut f: impl FnMut(&str, Option<&KeyWindows<A>>)) {
+        for slot in std::mem::take(&mut self.changed.slots) {
+            self.changed.dirty[slot.index()] = false;
+            let entry = &self.slots[slot.index()];
+            if self.index.get(entry.key.as_str()) == Some(&slot) {
+                f(&entry.key, Some(&entry.state));
+            }
+        }
+        let mut gone = std::mem::take(&mut self.changed.gone);
+        gone.sort_unstable();
+        gone.dedup();
+        for key in gone.iter().filter(|k| !self.index.contains_key(k.as_str())) {
+            f(key, None);
+        }
     }
 
     /// A key's window state, if it has open windows.

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytewax_runtime::engine::{Chain, KeyBy, KeyedLogic, Poll, Restored, Sink, Source, StepHost, WorkerInfo};
-use bytewax_runtime::recovery::KeyChange;
+use bytewax_runtime::recovery::ChangeWriter;
 use bytewax_runtime::error::StepError;
 use bytewax_runtime::item::{Item, KeyedItem};
 use bytewax_runtime::plan::{SinkSpec, SourceSpec, Step};
@@ -97,7 +97,7 @@ impl KeyedLogic for CountAtEof {
         Ok(())
     }
     fn track_changes(&mut self) {}
-    fn snapshot(&mut self, _out: &mut Vec<KeyChange>) -> Result<(), StepError> {
+    fn snapshot(&mut self, _out: &mut ChangeWriter) -> Result<(), StepError> {
         Ok(())
     }
     fn restore(&mut self, _key: &str, _state: &[u8]) -> Result<(), StepError> {

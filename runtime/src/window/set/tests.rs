@@ -170,3 +170,45 @@ fn snapshots_restore_clocks_and_windows() {
     drain(&mut resumed, &mut out);
     assert_eq!(out, [s("a", 0, 1), s("a", 1, 5)]);
 }
+
+/// The keys `take_changed` reports, with their open window ids (`None`: no windows left).
+fn changed(set: &mut WindowSet<i64>) -> Vec<(String, Option<Vec<WindowId>>)> {
+    let mut seen = Vec::new();
+    set.take_changed(|k, state| seen.push((k.to_owned(), state.map(|s| s.windows.iter().map(|w| w.id).collect()))));
+    seen.sort();
+    seen
+}
+
+#[test]
+fn changes_are_tracked_per_key_including_keys_whose_windows_all_closed() {
+    let mut set = WindowSet::new(Clock::Event { wait: 0 }, Shape::Grid(GridWindower::tumbling(0, 10)));
+    let mut out = Vec::new();
+    add(&mut set, "a", 5, 0, 1, &mut out);
+    assert!(changed(&mut set).is_empty(), "nothing is tracked before track_changes");
+    set.track_changes();
+    add(&mut set, "a", 6, 0, 1, &mut out);
+    add(&mut set, "b", 1, 0, 1, &mut out);
+    assert_eq!(changed(&mut set), [("a".into(), Some(vec![0])), ("b".into(), Some(vec![0]))]);
+    assert!(changed(&mut set).is_empty(), "reported once");
+    // `b` moves on: its window 0 closes and it has window 1 open; `a` is untouched.
+    add(&mut set, "b", 15, 0, 1, &mut out);
+    assert_eq!(changed(&mut set), [("b".into(), Some(vec![1]))]);
+    // End of input: every key loses its last window, and a freed slot's reuse by a new key
+    // does not hide the old key's removal.
+    drain(&mut set, &mut out);
+    add(&mut set, "c", 30, 0, 1, &mut out);
+    assert_eq!(changed(&mut set), [("a".into(), None), ("b".into(), None), ("c".into(), Some(vec![3]))]);
+}
+
+#[test]
+fn mapped_windows_serialize_as_the_mapped_type_would() {
+    let mut set = WindowSet::new(Clock::Event { wait: 0 }, Shape::Grid(GridWindower::tumbling(0, 10)));
+    let mut out = Vec::new();
+    add(&mut set, "a", 5, 0, 2, &mut out);
+    add(&mut set, "a", 12, 0, 3, &mut out);
+    let (_, state) = set.snapshot().next().unwrap();
+    let built = state.try_map(|acc| Ok::<_, ()>(acc.to_string())).unwrap();
+    let mapped = MappedWindows { state, map: |acc: &i64| acc.to_string() };
+    assert_eq!(rmp_serde::to_vec(&mapped).unwrap(), rmp_serde::to_vec(&built).unwrap());
+    assert_eq!(serde_json::to_string(&mapped).unwrap(), serde_json::to_string(&built).unwrap());
+}
