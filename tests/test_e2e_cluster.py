@@ -250,3 +250,39 @@ def test_two_local_clusters_at_once_do_not_collide(flows_dir):
     results = [p.communicate(timeout=120) for p in runs]
     assert [p.returncode for p in runs] == [0, 0], [e for _, e in results]
     assert lines(results[0][0]) == lines(results[1][0])
+
+
+def test_killing_the_parent_outright_stops_its_children(tmp_path):
+    """SIGKILL gives the `-p` parent no chance to stop its children: the kernel must."""
+    (tmp_path / "slowflow.py").write_text(
+        "import time\n"
+        "from bytewax.dataflow import Dataflow\n"
+        "from bytewax.testing import TestingInput\n"
+        "from bytewax.connectors.stdio import StdOutput\n"
+        "def slow(x):\n"
+        "    time.sleep(0.05)\n"
+        "    return x\n"
+        "flow = Dataflow()\n"
+        "flow.input('inp', TestingInput(range(100000)))\n"
+        "flow.map(slow)\n"
+        "flow.output('out', StdOutput())\n"
+    )
+    parent = subprocess.Popen([interpreter_under_test(), "-m", "bytewax.run", "slowflow:flow", "-p", "2"],
+                              cwd=tmp_path, env=_clean_env([tmp_path]),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    children = []
+    while len(children) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        children = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 2
+    time.sleep(1.0)  # let them get into the dataflow
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [c for c in children if os.path.exists(f"/proc/{c}") and
+                 "Z" not in open(f"/proc/{c}/stat").read().split()[2]]
+        time.sleep(0.1)
+    assert alive == [], f"children outlived their parent: {alive}"

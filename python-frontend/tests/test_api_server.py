@@ -21,7 +21,7 @@ from bytewax._api_server import DataflowApiServer, serve_dataflow_api_if_enabled
 from bytewax._encoder import encode_dataflow
 from bytewax.dataflow import Dataflow
 from bytewax.recovery import SqliteRecoveryConfig
-from bytewax.run import UnsupportedOptionError, cli_main
+from bytewax.run import cli_main
 from bytewax.testing import TestingInput, TestingOutput
 
 # Where this test process imports `bytewax` from (the installed build, not the source tree,
@@ -35,6 +35,14 @@ DOC = '{"steps": [], "type": "Dataflow"}'
 def engine():
     """Skip the test when the compiled engine is not built."""
     pytest.importorskip("bytewax._engine")
+
+
+@pytest.fixture
+def recovering_engine():
+    """Skip the test when the compiled engine is not built with recovery."""
+    engine = pytest.importorskip("bytewax._engine")
+    if not hasattr(engine, "RECOVERY_FORMAT"):
+        pytest.skip("bytewax._engine has no RECOVERY_FORMAT: recovery not built yet")
 
 
 @pytest.fixture(autouse=True)
@@ -156,11 +164,28 @@ def test_bad_port_is_an_error(monkeypatch):
 # --- cli_main ---
 
 
-def test_cli_main_refuses_recovery_for_now():
-    with pytest.raises(NotImplementedError) as info:
-        cli_main(small_flow(), recovery_config=SqliteRecoveryConfig("."))
-    assert isinstance(info.value, UnsupportedOptionError)
-    assert str(info.value).startswith("the --sqlite-directory option is not supported yet by this version")
+def test_cli_main_checks_the_recovery_directory_before_running(engine, tmp_path):
+    seen = []
+    flow = Dataflow()
+    flow.input("inp", TestingInput([1]))
+    flow.output("out", TestingOutput(seen))
+    with pytest.raises(RuntimeError, match="recovery directory '.*no-such-dir' does not exist"):
+        cli_main(flow, processes=2, recovery_config=SqliteRecoveryConfig(tmp_path / "no-such-dir"))
+    assert seen == []
+
+
+def test_cli_main_recovers_and_continues(recovering_engine, tmp_path):
+    def run_once():
+        seen = []
+        flow = Dataflow()
+        flow.input("inp", TestingInput([1, 2]))
+        flow.output("out", TestingOutput(seen))
+        cli_main(flow, epoch_interval=0, recovery_config=SqliteRecoveryConfig(tmp_path))
+        return seen
+
+    assert run_once() == [1, 2]
+    assert (tmp_path / "worker0.sqlite3").is_file()
+    assert run_once() == []
 
 
 def test_cli_main_processes_conflict_with_cluster_options():
@@ -309,19 +334,39 @@ def run_cli(tmp_path, *argv, env=None, **popen_kwargs):
 
 @pytest.mark.parametrize(
     "argv, env",
-    [(["--sqlite-directory", "."], {}), ([], {"BYTEWAX_SQLITE_DIRECTORY": "."})],
+    [(["--sqlite-directory", "rec"], {}), ([], {"BYTEWAX_SQLITE_DIRECTORY": "rec"})],
 )
-def test_recovery_option_exits_2_with_one_line(tmp_path, argv, env):
+def test_missing_recovery_directory_exits_2_with_one_line(engine, tmp_path, argv, env):
     proc = run_cli(tmp_path, "flows:flow", *argv, env=env)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert out == ""
     assert err.splitlines() == [
-        "python -m bytewax.run: error: the --sqlite-directory option is not supported yet by this version "
-        "(recovery is not implemented yet)"
+        "python -m bytewax.run: error: argument --sqlite-directory: recovery directory 'rec' does not "
+        "exist; create it before running the dataflow (SqliteRecoveryConfig keeps worker{i}.sqlite3 "
+        "files in it)"
     ]
     # Refused before the user's module was imported.
     assert not (tmp_path / "imported.marker").exists()
+    assert not (tmp_path / "rec").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, env",
+    [
+        (["--sqlite-directory", "rec"], {}),
+        ([], {"BYTEWAX_SQLITE_DIRECTORY": "rec"}),
+        (["--sqlite-directory", "rec", "-p", "2"], {}),
+        (["-w", "2"], {"BYTEWAX_SQLITE_DIRECTORY": "rec"}),
+    ],
+)
+def test_recovery_option_resumes_where_the_last_run_ended(recovering_engine, tmp_path, argv, env):
+    (tmp_path / "rec").mkdir()
+    for expected in ("a\nb\n", ""):
+        proc = run_cli(tmp_path, "flows:flow", "--epoch-interval", "0", *argv, env=env)
+        out, err = proc.communicate(timeout=120)
+        assert (proc.returncode, out) == (0, expected), err
+    assert (tmp_path / "rec" / "worker0.sqlite3").is_file()
 
 
 def test_bad_flag_exits_2_before_import(tmp_path):

@@ -20,6 +20,31 @@ from typing import List, Optional
 # Environment of a child: its process id and the cluster's addresses.
 CHILD_PROCESS_ID = "__BYTEWAX_PROC_ID"
 CHILD_ADDRESSES = "__BYTEWAX_ADDRESSES"
+CHILD_PARENT_PID = "__BYTEWAX_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a `-p` child: ask the kernel to kill this process when the parent dies.
+
+    Children run in their own session (so Ctrl-C reaches the parent only), so a parent
+    killed outright would otherwise leave them running, still writing their output and
+    recovery files. Linux only; elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    # The parent may have died before the request was made.
+    parent = os.environ.get(CHILD_PARENT_PID)
+    if parent is not None and os.getppid() != int(parent):
+        os._exit(3)
 # Exit status of a child that stopped because another one failed.
 PEER_FAILED_STATUS = 3
 # How long the other children get to stop by themselves after one fails.
@@ -70,6 +95,7 @@ def run_local_cluster(processes: int, interrupt_message: str) -> int:
             env = dict(os.environ)
             env[CHILD_PROCESS_ID] = str(proc_id)
             env[CHILD_ADDRESSES] = ";".join(addresses)
+            env[CHILD_PARENT_PID] = str(os.getpid())
             # Its own session: Ctrl-C in the terminal reaches the parent only, which
             # then stops every child itself.
             child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, start_new_session=True)

@@ -1,13 +1,19 @@
 """Recovery configurations: where a dataflow keeps its state snapshots.
 
-With recovery enabled, every epoch's state changes (stateful steps, input
-positions, partitioned output positions) are written to a store; after a
-crash a restarted dataflow resumes from the last epoch every worker
-completed. Pass a config as `recovery_config=` to `bytewax.testing.run_main`
-or `cluster_main`, or use `--sqlite-directory` with `python -m bytewax.run`.
+With recovery enabled, the end of every epoch writes what changed in it (the
+state of each key a stateful step touched, each input partition's position,
+each partitioned output's position) to a store. A rerun resumes from the last
+epoch that every worker completed: inputs continue from their positions,
+stateful steps from their states, and `FileOutput` cuts its file back to the
+matching size. Only the epoch that was in flight at a crash is processed
+again, so outputs are at-least-once (exactly-once for files). A rerun of a
+finished dataflow continues where it ended: only new input is processed.
 
-Recovering with a different number of workers than the run that wrote the
-store is not supported.
+Pass a config as `recovery_config=` to `bytewax.testing.run_main` or
+`cluster_main`, or use `--sqlite-directory` with `python -m bytewax.run`;
+`epoch_interval` (`--epoch-interval`) sets how often snapshots are taken.
+A store written by one number of processes and workers can be resumed by
+any other number.
 """
 
 import os
@@ -30,9 +36,10 @@ class RecoveryConfig(_SettingsConfig):
 class SqliteRecoveryConfig(RecoveryConfig):
     """Keep recovery data in SQLite files, one per worker, inside `db_dir`.
 
-    Worker `i` uses `db_dir/worker{i}.sqlite3`. The directory must exist;
-    the files and their tables are created on first use. `db_dir` is
-    available as a `pathlib.Path`.
+    Worker `i` uses `db_dir/worker{i}.sqlite3`. The directory must exist
+    (running without it is a `RuntimeError` naming it); the files and their
+    tables are created on first use. Delete the files to start over from
+    scratch. `db_dir` is available as a `pathlib.Path`.
     """
 
     _FIELDS = ("db_dir",)
@@ -56,8 +63,8 @@ class SqliteRecoveryConfig(RecoveryConfig):
 class KafkaRecoveryConfig(RecoveryConfig):
     """Keep recovery data in the Kafka topics `{topic_prefix}-progress` and `{topic_prefix}-state`.
 
-    Deprecated since Bytewax 0.16 (removed in 0.17); prefer
-    `SqliteRecoveryConfig`.
+    Deprecated since Bytewax 0.16 (removed in 0.17) and not supported here:
+    running with it raises `NotImplementedError`. Use `SqliteRecoveryConfig`.
     """
 
     _FIELDS = ("brokers", "topic_prefix")

@@ -13,8 +13,10 @@ The import string names where the `Dataflow` lives:
 Every option can also be given by an environment variable (see `--help`).
 `-w N` runs N worker threads in this process; `-p N` starts N local processes
 (on free loopback ports); `-i I -a "host:port;..."` runs process I of a
-cluster spanning several machines. Recovery (`--sqlite-directory`) is parsed
-as in Bytewax 0.16 but refused when used.
+cluster spanning several machines. `--sqlite-directory DIR` turns on
+recovery: snapshots go to SQLite files in DIR (which must exist) at the end
+of every epoch (`--epoch-interval` seconds), and a rerun resumes from them,
+with any number of processes and workers.
 """
 
 import argparse
@@ -34,20 +36,6 @@ _DEFAULT_EPOCH_SECONDS = 10
 _INTERRUPT_MESSAGE = "interrupt signal received, all processes have been shut down"
 # Exit status of argparse errors; refused options use it too.
 _USAGE_ERROR = 2
-
-
-class UnsupportedOptionError(NotImplementedError):
-    """A run option (recovery) that this version cannot honour yet."""
-
-
-def _unsupported_option(recovery_config: Any) -> Optional[str]:
-    """Name the first requested option the engine cannot run yet, as a message."""
-    if recovery_config is None:
-        return None
-    return (
-        "the --sqlite-directory option is not supported yet by this version "
-        "(recovery is not implemented yet)"
-    )
 
 
 def _epoch_interval_timedelta(epoch_interval: Optional[float]) -> timedelta:
@@ -78,8 +66,9 @@ def cli_main(
     that many local processes running this same command; with `addresses`,
     process `process_id` of that cluster. Starts the dataflow API server for
     the length of the run when `BYTEWAX_DATAFLOW_API_ENABLED` is set (in the
-    process that was started by hand, not in the ones it starts). Raises
-    `UnsupportedOptionError` (a `NotImplementedError`) for a recovery config.
+    process that was started by hand, not in the ones it starts).
+    `recovery_config` (a `SqliteRecoveryConfig`) is checked before anything
+    starts and reaches every process.
     """
     from bytewax import _cluster
 
@@ -88,40 +77,61 @@ def cli_main(
     for name, count in (("processes", processes), ("workers_per_process", workers_per_process)):
         if count is not None and count < 1:
             raise ValueError(f"{name} must be at least 1; got {count}")
-    problem = _unsupported_option(recovery_config)
-    if problem is not None:
-        raise UnsupportedOptionError(problem)
     interval = _epoch_interval_timedelta(epoch_interval)
+    # Imported on call: parsing and import-string resolution work without the engine.
+    from bytewax._runner import _recovery_db_dir
+
+    # Before any process starts: a bad config is one error, not one per process.
+    _recovery_db_dir(recovery_config)
     workers = workers_per_process or 1
     child_id = os.environ.get(_cluster.CHILD_PROCESS_ID)
     if child_id is not None:
         # Started by a parent's `-p`: this process's share, nothing else.
+        _cluster.die_with_parent()
         child_addresses = os.environ[_cluster.CHILD_ADDRESSES].split(";")
-        _run_cluster_member(flow, child_addresses, int(child_id), workers, interval, quiet=True)
+        _run_cluster_member(
+            flow, child_addresses, int(child_id), workers, interval, recovery_config, quiet=True
+        )
         return
 
-    # Imported on call: parsing and import-string resolution work without the engine.
     from bytewax._api_server import serve_dataflow_api_if_enabled
     from bytewax._runner import cluster_main, run_main
 
     with serve_dataflow_api_if_enabled(flow):
         try:
             if addresses is not None:
-                _run_cluster_member(flow, addresses, process_id or 0, workers, interval, quiet=False)
+                _run_cluster_member(
+                    flow, addresses, process_id or 0, workers, interval, recovery_config, quiet=False
+                )
             elif processes is not None and processes > 1:
+                # The children re-run this same command, so they parse the same
+                # recovery option (or environment variable) from the same directory.
                 status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
                 if status != 0:
                     sys.exit(status)
             elif workers > 1:
-                cluster_main(flow, None, 0, epoch_interval=interval, worker_count_per_proc=workers)
+                cluster_main(
+                    flow,
+                    None,
+                    0,
+                    epoch_interval=interval,
+                    recovery_config=recovery_config,
+                    worker_count_per_proc=workers,
+                )
             else:
-                run_main(flow, epoch_interval=interval)
+                run_main(flow, epoch_interval=interval, recovery_config=recovery_config)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(_INTERRUPT_MESSAGE) from None
 
 
 def _run_cluster_member(
-    flow, addresses: List[str], process_id: int, workers: int, interval: timedelta, quiet: bool
+    flow,
+    addresses: List[str],
+    process_id: int,
+    workers: int,
+    interval: timedelta,
+    recovery_config: Any,
+    quiet: bool,
 ) -> None:
     """Runs one process of a cluster. When another process failed first, its error is
     reported there: this one exits with `PEER_FAILED_STATUS`, silently when its parent
@@ -131,7 +141,14 @@ def _run_cluster_member(
     from bytewax._runner import cluster_main
 
     try:
-        cluster_main(flow, addresses, process_id, epoch_interval=interval, worker_count_per_proc=workers)
+        cluster_main(
+            flow,
+            addresses,
+            process_id,
+            epoch_interval=interval,
+            recovery_config=recovery_config,
+            worker_count_per_proc=workers,
+        )
     except PeerFailure as failure:
         if not quiet:
             print(f"{_PROG}: process {process_id}: {failure}", file=sys.stderr)
@@ -275,7 +292,21 @@ def _refused_options(args: argparse.Namespace, addresses: Optional[List[str]]) -
             return f"argument {option}: must be at least 1, got {count}"
     if args.epoch_interval < 0:
         return f"argument --epoch-interval: must not be negative, got {args.epoch_interval}"
-    return _unsupported_option(args.sqlite_directory)
+    return _recovery_directory_problem(args.sqlite_directory)
+
+
+def _recovery_directory_problem(sqlite_directory: Optional[Path]) -> Optional[str]:
+    """Why `--sqlite-directory` can not be used, or `None` when it can (or is not given)."""
+    if sqlite_directory is None:
+        return None
+    from bytewax._runner import _recovery_db_dir
+    from bytewax.recovery import SqliteRecoveryConfig
+
+    try:
+        _recovery_db_dir(SqliteRecoveryConfig(sqlite_directory))
+    except (RuntimeError, NotImplementedError) as problem:
+        return f"argument --sqlite-directory: {problem}"
+    return None
 
 
 def _main() -> None:

@@ -10,7 +10,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Concatenate;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
-use super::{ProgressRow, SnapshotLog, SqliteRecoveryStore};
+use super::{ProgressRow, SnapshotLog, SqliteRecoveryStore, FINISHED};
 use crate::engine::WorkerContext;
 use crate::error::StepError;
 use crate::item::Item;
@@ -52,14 +52,14 @@ pub fn commit_operator<'s>(
                 return;
             }
             let rows = committer.log.take_before(front);
-            let frontier = match front {
-                Some(f) => f,
-                // The end: the next run starts after the last epoch anything was in.
-                None => rows.iter().map(|r| r.epoch + 1).max().unwrap_or(0).max(committed).max(*c.time() + 1),
-            };
+            // At the end this worker cannot know the last epoch other workers used (it may
+            // never have seen it in its frontier), so it records "finished" and the next
+            // start works out where to continue from the stored rows.
+            let frontier = front.unwrap_or(FINISHED);
             let progress = ProgressRow { execution: committer.execution, worker: committer.worker, frontier };
             // Whatever the probe is past, every worker has committed: no resume goes below it.
-            let safe = committer.probe.with_frontier(|f| f.iter().min().copied()).unwrap_or(frontier).min(frontier);
+            let last = rows.iter().map(|r| r.epoch + 1).max().unwrap_or(0).max(committed);
+            let safe = committer.probe.with_frontier(|f| f.iter().min().copied()).unwrap_or(last).min(front.unwrap_or(last));
             let written = committer.store.commit(Some(&progress), &rows).and_then(|()| committer.store.compact_if_due(safe));
             if let Err(e) = written {
                 ctx.fail(StepError::message("recovery", "recovery store", e.0));

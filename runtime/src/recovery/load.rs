@@ -38,6 +38,8 @@ enum Meta {
     Progress(ProgressRow),
     /// A worker found files of workers that no longer exist.
     Leftovers,
+    /// The newest epoch of the state in a file.
+    NewestEpoch(u64),
 }
 
 /// Runs the start-up phases on this worker.
@@ -62,17 +64,19 @@ pub fn load(worker: &mut Worker, config: &RecoveryConfig) -> Result<Resume, Stor
     for store in std::iter::once(&own).chain(others.iter().map(|(_, s)| s)) {
         meta.extend(store.executions()?.into_iter().map(Meta::Execution));
         meta.extend(store.progress()?.into_iter().map(Meta::Progress));
+        meta.extend(store.newest_epoch()?.map(Meta::NewestEpoch));
     }
     let everyone = share(worker, meta, |stream| stream.broadcast());
-    let (mut executions, mut progress, mut leftovers) = (Vec::new(), Vec::new(), false);
+    let (mut executions, mut progress, mut leftovers, mut newest_epoch) = (Vec::new(), Vec::new(), false, None);
     for m in everyone {
         match m {
             Meta::Execution(e) => executions.push(e),
             Meta::Progress(p) => progress.push(p),
             Meta::Leftovers => leftovers = true,
+            Meta::NewestEpoch(e) => newest_epoch = newest_epoch.max(Some(e)),
         }
     }
-    let point = resume_point(&executions, &progress);
+    let point = resume_point(&executions, &progress, newest_epoch);
 
     // Rows from the resume epoch on belong to an epoch that is done again now.
     let mut rows = Vec::new();

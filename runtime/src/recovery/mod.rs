@@ -52,6 +52,9 @@ pub struct ExecutionRow {
     pub resume_epoch: u64,
 }
 
+/// The progress of a worker whose dataflow ran to its end.
+pub const FINISHED: u64 = i64::MAX as u64;
+
 /// A worker's committed progress in one execution: every epoch below `frontier` is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressRow {

@@ -88,11 +88,24 @@ impl SqliteRecoveryStore {
         let path = worker_file(dir, index);
         let fail = |e: rusqlite::Error| StoreError(format!("recovery file {}: {e}", path.display()));
         let conn = Connection::open(&path).map_err(fail)?;
-        // WAL: a commit is one append and readers never block the writer. NORMAL sync keeps
-        // every commit across a process crash (kill -9); only power loss can drop the last.
+        // One writer per file, held for the whole run: a second run on the same directory
+        // is refused at once instead of interleaving its epochs with ours. Exclusive mode is
+        // set before WAL so that the WAL index needs no shared memory either.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(fail)?;
+        conn.busy_timeout(Duration::from_millis(500)).map_err(fail)?;
+        if let Err(e) = conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;") {
+            return Err(match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError(format!(
+                    "recovery file {} is in use by another run; stop it first, or use another directory",
+                    path.display()
+                )),
+                _ => fail(e),
+            });
+        }
+        // WAL: a commit is one append. NORMAL sync keeps every commit across a process
+        // crash (kill -9); only power loss can drop the last one.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
         let (log_rows, log_bytes, checkpoint_bytes) = conn
             .query_row(
@@ -142,6 +155,14 @@ impl SqliteRecoveryStore {
             rows.extend(decode_entries(&blob).map_err(|e| StoreError(format!("recovery file {}: {e}", self.path.display())))?);
         }
         Ok(rows)
+    }
+
+    /// The newest epoch of any state in the file.
+    pub fn newest_epoch(&self) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row("SELECT MAX(epoch) FROM state", [], |r| r.get::<_, Option<i64>>(0))
+            .map(|e| e.map(|e| e as u64))
+            .map_err(self.fail())
     }
 
     /// Each key's newest row from before `epoch` (tombstones included).

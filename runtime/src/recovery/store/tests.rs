@@ -88,3 +88,14 @@ fn executions_are_recorded_with_their_worker_count() {
     assert_eq!(store.progress().unwrap(), [ProgressRow { execution: 4, worker: 0, frontier: 9 }]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_second_run_on_the_same_file_is_refused() {
+    let dir = temp_dir("lock");
+    let store = SqliteRecoveryStore::open(&dir, 0).unwrap();
+    let err = SqliteRecoveryStore::open(&dir, 0).err().expect("the file is held by the first store");
+    assert!(err.0.contains("in use by another run"), "{}", err.0);
+    drop(store);
+    SqliteRecoveryStore::open(&dir, 0).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
