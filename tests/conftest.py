@@ -126,3 +126,7 @@ def run_bytewax():
         )
 
     return run
+
+
+# One broker for every test module that needs Kafka (started on first use).
+from kafka_broker import kafka_bootstrap, kafka_broker  # noqa: E402,F401

@@ -205,8 +205,11 @@ def test_a_failure_in_a_manual_cluster_stops_the_other_process(flows_dir):
 
 def test_ctrl_c_stops_every_process(flows_dir):
     env = _clean_env([flows_dir])
+    # A shell's background job inherits SIGINT ignored, and Python then never turns
+    # Ctrl-C into KeyboardInterrupt; a terminal user's process gets the default.
     parent = subprocess.Popen([interpreter_under_test(), "-m", "bytewax.run", "flows:slow", "-p", "2"],
-                              cwd=flows_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=flows_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Wait until the flow is running: output arrives.
     first = parent.stdout.readline()
     assert first.strip().isdigit()

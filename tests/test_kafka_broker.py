@@ -27,7 +27,7 @@ from confluent_kafka import (  # noqa: E402  (after the skip check on purpose)
 )
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-from kafka_broker import kafka_bootstrap, kafka_broker, start_or_fail  # noqa: E402,F401
+from kafka_broker import start_or_fail  # noqa: E402,F401
 
 PARTITIONS = 3
 WAIT_S = 30

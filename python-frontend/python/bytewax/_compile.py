@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from bytewax import _engine
 from bytewax.connectors.files import DirInput, FileInput
+from bytewax.connectors.kafka import KafkaInput, KafkaOutput
 from bytewax.connectors.stdio import StdOutput
 from bytewax.inputs import DynamicInput, PartitionedInput
 from bytewax.outputs import DynamicOutput, PartitionedOutput
@@ -97,6 +98,8 @@ def _source(step_id: str, inp: Any, reg: _Registry) -> Dict[str, Any]:
     # Only the exact class runs natively: a subclass may override how lines are read.
     if type(inp) is FileInput:
         return {"kind": "file", "path": str(inp.path)}
+    if type(inp) is KafkaInput:
+        return inp._plan()
     if type(inp) is DirInput and not any(c in inp.glob_pat for c in "/[]") and "**" not in inp.glob_pat:
         # The host matches file names with `*` and `?`; richer patterns stay with Python's glob.
         return {"kind": "dir", "path": str(inp.dir), "glob": inp.glob_pat}
@@ -115,6 +118,8 @@ def _source(step_id: str, inp: Any, reg: _Registry) -> Dict[str, Any]:
 def _sink(step_id: str, out: Any, reg: _Registry) -> Dict[str, Any]:
     if type(out) is StdOutput:
         return {"kind": "stdout"}
+    if type(out) is KafkaOutput:
+        return out._plan()
     if isinstance(out, (PartitionedOutput, DynamicOutput)):
         return {
             "kind": "python",

@@ -40,6 +40,10 @@ impl StepHost for NativeHost {
             SourceSpec::File { path } => Box::new(FileSource::open(step_id, path, worker, restored)?),
             SourceSpec::Testing { items } => Box::new(TestingSource::new(step_id, items, worker, restored)?),
             SourceSpec::Dir { path, glob } => Box::new(DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker, restored)?),
+            SourceSpec::Kafka { brokers, topics, tail, starting_offset, add_config } => {
+                let spec = crate::connectors::KafkaInputSpec { brokers, topics, tail: *tail, starting_offset: *starting_offset, add_config };
+                Box::new(crate::connectors::KafkaSource::open(step_id, &spec, worker, restored)?)
+            }
             SourceSpec::Python { .. } => {
                 return Err(StepError::message(
                     step_id,
@@ -69,6 +73,9 @@ impl StepHost for NativeHost {
         Ok(match spec {
             SinkSpec::Stdout {} => Box::new(LineSink::stdout(step_id)),
             SinkSpec::File { path } => Box::new(LineSink::file(step_id, path, worker, restored)?),
+            SinkSpec::Kafka { brokers, topic, add_config } => {
+                Box::new(crate::connectors::KafkaSink::open(step_id, brokers, topic, add_config)?)
+            }
             SinkSpec::Python { .. } => {
                 return Err(StepError::message(
                     step_id,

@@ -133,6 +133,31 @@ pub enum SourceSpec {
         /// The items, in order.
         items: Vec<serde_json::Value>,
     },
+    /// Messages of Kafka topics as `(key, value)` byte pairs (`KafkaInput`): one partition
+    /// per topic partition, named `"{index}-{topic}"`; positions are kept in snapshots.
+    Kafka {
+        /// `host:port` of the bootstrap brokers.
+        brokers: Vec<String>,
+        /// The topics to read.
+        topics: Vec<String>,
+        /// Keep waiting for new messages (true), or end at each partition's end (false).
+        #[serde(default = "yes")]
+        tail: bool,
+        /// Where a partition without a snapshot starts: -2 the beginning, -1 the end, or an offset.
+        #[serde(default = "beginning")]
+        starting_offset: i64,
+        /// Extra librdkafka settings.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        add_config: std::collections::BTreeMap<String, String>,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn beginning() -> i64 {
+    -2
 }
 
 /// Where an `output` step writes.
@@ -157,6 +182,17 @@ pub enum SinkSpec {
     File {
         /// The file to write.
         path: String,
+    },
+    /// `(key, value)` byte pairs produced to a Kafka topic (`KafkaOutput`), flushed when
+    /// each epoch closes.
+    Kafka {
+        /// `host:port` of the bootstrap brokers.
+        brokers: Vec<String>,
+        /// The topic to write.
+        topic: String,
+        /// Extra librdkafka settings.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        add_config: std::collections::BTreeMap<String, String>,
     },
 }
 

@@ -83,6 +83,10 @@ impl StepHost for PyStepHost {
             SourceSpec::Dir { path, glob } => {
                 Box::new(crate::connectors::DirSource::open(step_id, path, glob.as_deref().unwrap_or("*"), worker, restored)?)
             }
+            SourceSpec::Kafka { brokers, topics, tail, starting_offset, add_config } => {
+                let spec = crate::connectors::KafkaInputSpec { brokers, topics, tail: *tail, starting_offset: *starting_offset, add_config };
+                Box::new(crate::connectors::KafkaSource::open(step_id, &spec, worker, restored)?)
+            }
         })
     }
 
@@ -125,6 +129,10 @@ impl StepHost for PyStepHost {
                 Box::new(PyPartitionedSink::build(step_id, &output, worker, restored)?)
             }
             SinkSpec::Stdout {} => Box::new(NativeStdout::new(step_id)),
+            SinkSpec::Kafka { brokers, topic, add_config } => Box::new(super::sink::EncodingSink::new(
+                step_id,
+                Box::new(crate::connectors::KafkaSink::open(step_id, brokers, topic, add_config)?),
+            )),
             SinkSpec::File { .. } => {
                 return Err(StepError::message(step_id, "output", "file sinks in plans are for `bytewax-wasm run`; use FileOutput"))
             }

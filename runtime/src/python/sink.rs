@@ -303,3 +303,43 @@ impl Sink for NativeStdout {
         Ok(())
     }
 }
+
+/// A native sink that takes items in the codec: Python items are encoded first, a batch
+/// under one GIL acquisition.
+pub struct EncodingSink {
+    step_id: String,
+    inner: Box<dyn Sink>,
+}
+
+impl EncodingSink {
+    /// Wraps `inner`, the sink of `step_id`.
+    pub fn new(step_id: &str, inner: Box<dyn Sink>) -> Self {
+        EncodingSink { step_id: step_id.to_owned(), inner }
+    }
+}
+
+impl Sink for EncodingSink {
+    fn write(&mut self, epoch: u64, items: &mut Vec<Item>) -> Result<(), StepError> {
+        if items.iter().any(|i| matches!(i, Item::Py(_))) {
+            Python::attach(|py| {
+                for item in items.iter_mut() {
+                    if let Item::Py(p) = item {
+                        let bytes = super::codec::encode(p.0.bind(py))
+                            .map_err(|e| StepError::wrong_type(&self.step_id, "output", e.value(py).to_string()))?;
+                        *item = Item::Encoded(bytes);
+                    }
+                }
+                Ok::<_, StepError>(())
+            })?;
+        }
+        self.inner.write(epoch, items)
+    }
+
+    fn close(&mut self) -> Result<(), StepError> {
+        self.inner.close()
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<KeyChange>, StepError> {
+        self.inner.snapshot()
+    }
+}

@@ -20,12 +20,14 @@ fn label(step: &Step) -> String {
         Step::Input { source, .. } => match source {
             SourceSpec::File { path } => format!("file {path}"),
             SourceSpec::Testing { items } => format!("{} testing items", items.len()),
+            SourceSpec::Kafka { topics, .. } => format!("kafka {}", topics.join(", ")),
             SourceSpec::Dir { path, glob } => format!("dir {path} ({})", glob.as_deref().unwrap_or("*")),
             SourceSpec::Python { class, .. } => class.clone().unwrap_or_else(|| "Python input".into()),
         },
         Step::Output { sink, .. } => match sink {
             SinkSpec::Stdout {} => "stdout".into(),
             SinkSpec::File { path } => format!("file {path}"),
+            SinkSpec::Kafka { topic, .. } => format!("kafka {topic}"),
             SinkSpec::Python { class, .. } => class.clone().unwrap_or_else(|| "Python output".into()),
         },
         other => other.functions().iter().map(|(role, f)| format!("{role}: {}", f.label())).collect::<Vec<_>>().join(", "),
