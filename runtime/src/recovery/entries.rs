@@ -68,7 +68,7 @@ pub fn decode_entries(blob: &[u8]) -> Result<Vec<StateRow>, String> {
         .collect())
 }
 
-/// Of several rows of one key, the newest; sorted by step and key.
+/// Of several rows of one key, the newest, in no particular order.
 pub fn newest(rows: Vec<StateRow>) -> Vec<StateRow> {
     let mut newest: HashMap<(String, String), (u64, Option<Vec<u8>>), RandomState> = HashMap::default();
     for row in rows {
@@ -83,10 +83,5 @@ pub fn newest(rows: Vec<StateRow>) -> Vec<StateRow> {
             }
         }
     }
-    let mut out: Vec<StateRow> = newest
-        .into_iter()
-        .map(|((step_id, key), (epoch, snapshot))| StateRow { step_id, key, epoch, snapshot })
-        .collect();
-    out.sort_by(|a, b| (&a.step_id, &a.key).cmp(&(&b.step_id, &b.key)));
-    out
+    newest.into_iter().map(|((step_id, key), (epoch, snapshot))| StateRow { step_id, key, epoch, snapshot }).collect()
 }

@@ -49,7 +49,7 @@ const COMPACT_BYTES: u64 = 1 << 20;
 /// ...this many times the checkpoint's size, so that a compaction's cost stays a small
 /// multiple of what was written since the last one; or until it has this many rows and
 /// is as big as the checkpoint (small states with many epochs).
-const COMPACT_RATIO: u64 = 4;
+const COMPACT_RATIO: u64 = 8;
 const COMPACT_ROWS: u64 = 64;
 
 /// The file worker `index` writes in `dir`.

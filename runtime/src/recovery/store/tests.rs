@@ -18,7 +18,9 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn newest(store: &SqliteRecoveryStore, epoch: u64) -> Vec<(String, u64, Option<Vec<u8>>)> {
-    store.latest_before(epoch).unwrap().into_iter().map(|r| (r.key, r.epoch, r.snapshot)).collect()
+    let mut rows: Vec<_> = store.latest_before(epoch).unwrap().into_iter().map(|r| (r.key, r.epoch, r.snapshot)).collect();
+    rows.sort();
+    rows
 }
 
 #[test]
