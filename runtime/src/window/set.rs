@@ -67,20 +67,8 @@ pub struct KeyWindows<A> {
 }
 
 impl<A> KeyWindows<A> {
-    /// The same windows with each accumulator turned into another type (for snapshots).
-    pub fn try_map<B, E>(&self, mut f: impl FnMut(&A) -> Result<B, E>) -> Result<KeyWindows<B>, E> {
-        let windows = self
-            .windows
-            .iter()
-            .map(|w| {
-                let acc = w.acc.as_ref().map(&mut f).transpose()?;
-                Ok(Window { id: w.id, start: w.start, last: w.last, close: w.close, acc })
-            })
-            .collect::<Result<_, E>>()?;
-        Ok(KeyWindows { clock: self.clock, windows, next_session: self.next_session })
-    }
-
-    /// Like [`KeyWindows::try_map`], consuming the accumulators.
+    /// The same windows with each accumulator turned into another type (a restored
+    /// snapshot's into the host's).
     pub fn try_into_map<B, E>(self, mut f: impl FnMut(A) -> Result<B, E>) -> Result<KeyWindows<B>, E> {
         let windows = self
             .windows

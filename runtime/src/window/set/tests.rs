@@ -207,7 +207,7 @@ fn mapped_windows_serialize_as_the_mapped_type_would() {
     add(&mut set, "a", 5, 0, 2, &mut out);
     add(&mut set, "a", 12, 0, 3, &mut out);
     let (_, state) = set.snapshot().next().unwrap();
-    let built = state.try_map(|acc| Ok::<_, ()>(acc.to_string())).unwrap();
+    let built = state.clone().try_into_map(|acc| Ok::<_, ()>(acc.to_string())).unwrap();
     let mapped = MappedWindows { state, map: |acc: &i64| acc.to_string() };
     assert_eq!(rmp_serde::to_vec(&mapped).unwrap(), rmp_serde::to_vec(&built).unwrap());
     assert_eq!(serde_json::to_string(&mapped).unwrap(), serde_json::to_string(&built).unwrap());
