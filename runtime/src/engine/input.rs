@@ -30,9 +30,9 @@ pub struct Epochs {
     pub probe: ProbeHandle<u64>,
 }
 
-/// Builds the operator. The epoch advances once `epochs.interval` has passed and
-/// everything of earlier epochs has left the dataflow, which also bounds how far input
-/// runs ahead. `log` is set when recovery is on.
+/// Builds the operator. The epoch advances once `epochs.interval` has passed; the input
+/// then waits until everything of the epochs before the one just closed has left the
+/// dataflow, which bounds how far it runs ahead (two epochs in flight at most). `log` is set when recovery is on.
 pub fn input_operator<'s>(
     scope: Scope<'s, u64>,
     step_id: &str,
@@ -44,6 +44,9 @@ pub fn input_operator<'s>(
     let step_id = step_id.to_owned();
     let Epochs { start, interval, probe } = epochs;
     let batch_size = if interval.is_zero() { 1 } else { SOURCE_BATCH };
+    // With timed epochs the input reads on while the epoch before is being committed, so a
+    // worker never idles on its recovery writes; an epoch per item drains each one first.
+    let lag = if interval.is_zero() { 0 } else { 1 };
     source(scope, &format!("input {step_id}"), move |mut cap, info| {
         let activator = scope.activator_for(info.address);
         cap.downgrade(&start);
@@ -62,7 +65,7 @@ pub fn input_operator<'s>(
                 cap = None;
                 return;
             }
-            if probe.less_than(&epoch) {
+            if probe.less_than(&epoch.saturating_sub(lag)) {
                 // Earlier epochs are still in flight: let them drain first.
                 activator.activate_after(IDLE_COOLDOWN);
                 return;

@@ -18,6 +18,7 @@ pub mod format;
 pub mod load;
 pub mod resume;
 pub mod store;
+pub mod writer;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
