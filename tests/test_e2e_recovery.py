@@ -27,6 +27,7 @@ from conftest import _clean_env, interpreter_under_test
 
 FLOWS = '''
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from bytewax.connectors.files import FileInput, FileOutput
@@ -73,6 +74,20 @@ def counting(inp, out):
     return flow
 
 
+def slow_counting(inp, out):
+    """`counting`, 1.5 ms a line, so that 1 s epochs split the run into several."""
+    def slow_key_twice(line):
+        time.sleep(0.0015)
+        return key_twice(line)
+
+    flow = Dataflow()
+    flow.input("inp", FileInput(inp))
+    flow.map(noting(out + ".processed", slow_key_twice))
+    flow.stateful_map("count", lambda: 0, count)
+    flow.output("out", FileOutput(out))
+    return flow
+
+
 def key_and_number(line):
     key, number = line.split(",")
     return key, int(number)
@@ -110,6 +125,9 @@ MIN_DELAY_S = 0.05
 ONE = []
 W2 = ["-w", "2"]
 P2 = ["-p", "2"]
+# Timed epochs (the last --epoch-interval wins): the input reads the next epoch while the
+# last one is being written, so up to two epochs are in flight at a kill.
+TIMED = ["--epoch-interval", "1"]
 
 
 def _probe_engine():
@@ -332,6 +350,23 @@ def test_kill_and_resume_gives_the_uninterrupted_output(flows_dir, variant):
     assert lines == expected
     assert seen_at_kills and 0 < seen_at_kills[0] < len(expected), "the first run was not cut short mid-way"
     assert_resumed_not_restarted(flows_dir, variant, seen_at_kills)
+
+
+@pytest.mark.ours_only
+@pytest.mark.parametrize("layout", [ONE, W2], ids=["1 worker", "-w2"])
+def test_kill_with_timed_epochs_gives_the_uninterrupted_output(flows_dir, layout):
+    """1 s epochs: a kill can land while one epoch is being written to SQLite and the next
+    one read, so the resume repeats up to two epochs, which FileOutput cuts back."""
+    layouts = [layout + TIMED]
+    expected = sorted(expected_counts(data_lines(0, LINES)))
+    ref_lines, wall_s = reference(flows_dir, "slow_counting", layouts[0])
+    assert ref_lines == expected
+
+    seed = f"timed-{len(layout)}"
+    lines, seen_at_kills = crash_until_done(flows_dir, "slow_counting", layouts, seed, wall_s)
+
+    assert lines == expected
+    assert seen_at_kills and 0 < seen_at_kills[0] < len(expected), "the first run was not cut short mid-way"
 
 
 @pytest.mark.parametrize("variant", variants("1 worker", "rescale -w2 to 1"))
