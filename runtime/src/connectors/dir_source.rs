@@ -51,6 +51,10 @@ impl DirSource {
 }
 
 impl Source for DirSource {
+    fn batch_size(&self) -> usize {
+        super::lines::LINE_BATCH
+    }
+
     fn leaves_workers_idle(&self) -> bool {
         self.idle_workers
     }

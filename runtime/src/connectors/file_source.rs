@@ -53,6 +53,10 @@ impl FileSource {
 }
 
 impl Source for FileSource {
+    fn batch_size(&self) -> usize {
+        super::lines::LINE_BATCH
+    }
+
     fn leaves_workers_idle(&self) -> bool {
         self.workers > 1
     }

@@ -41,6 +41,11 @@ pub trait Source {
     fn poll(&mut self, out: &mut Vec<Item>, max: usize) -> Result<Poll, StepError>;
     /// Called once after [`Poll::Done`].
     fn close(&mut self) -> Result<(), StepError>;
+    /// How many items to take per poll. Sources whose items are cheap to make take more,
+    /// so that a stateful step downstream sees each key fewer times per item.
+    fn batch_size(&self) -> usize {
+        super::input::SOURCE_BATCH
+    }
     /// Whether some worker owns no partition of this input, so would sit idle; the
     /// engine then spreads the input's items round-robin over all workers.
     fn leaves_workers_idle(&self) -> bool {

@@ -43,7 +43,7 @@ pub fn input_operator<'s>(
 ) -> Stream<'s, u64, Vec<Item>> {
     let step_id = step_id.to_owned();
     let Epochs { start, interval, probe } = epochs;
-    let batch_size = if interval.is_zero() { 1 } else { SOURCE_BATCH };
+    let batch_size = if interval.is_zero() { 1 } else { src.batch_size() };
     // With timed epochs the input reads on while the epoch before is being committed, so a
     // worker never idles on its recovery writes; an epoch per item drains each one first.
     let lag = if interval.is_zero() { 0 } else { 1 };

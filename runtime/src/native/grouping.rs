@@ -1,4 +1,5 @@
-//! Grouping a batch's values by the window they go into, laid flat for one component call.
+//! Grouping a batch's values by key, and by the window they go into, laid flat for one
+//! component call.
 
 use std::collections::HashMap;
 
@@ -38,6 +39,16 @@ impl WindowGrouping {
         self.arrivals.push((g, value as u32));
     }
 
+    /// Adds several values (indices into the caller's values, in arrival order) to `window`.
+    pub fn add_run(&mut self, window: WindowRef, values: impl Iterator<Item = usize>) {
+        let next = self.windows.len() as u32;
+        let g = *self.index.entry(window).or_insert_with(|| {
+            self.windows.push(window);
+            next
+        });
+        self.arrivals.extend(values.map(|v| (g, v as u32)));
+    }
+
     /// Each value given with its window, in arrival order.
     pub fn arrivals(&self) -> impl Iterator<Item = (WindowRef, usize)> + '_ {
         self.arrivals.iter().map(|&(g, v)| (self.windows[g as usize], v as usize))
@@ -62,6 +73,72 @@ impl WindowGrouping {
             at = end;
         }
         groups
+    }
+}
+
+/// A batch's items grouped by key: keys in order of first appearance, each key's items in
+/// arrival order. When every item of a batch has the same time (a system clock), a key's
+/// items all go into the same windows, so the window state is looked up once per key
+/// rather than once per item.
+#[derive(Default)]
+pub struct KeyGrouping {
+    /// Per key: the index of its first item.
+    firsts: Vec<u32>,
+    /// Item indices, grouped by key, each group in arrival order.
+    order: Vec<u32>,
+    /// Group `g`'s items are `order[ends[g-1]..ends[g]]`.
+    ends: Vec<u32>,
+}
+
+impl KeyGrouping {
+    /// Groups `keys` (one per item).
+    pub fn group(&mut self, keys: &[String]) {
+        let mut index: HashMap<&str, u32, RandomState> = HashMap::with_capacity_and_hasher(keys.len() / 2, RandomState::default());
+        self.firsts.clear();
+        let group_of: Vec<u32> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let next = self.firsts.len() as u32;
+                *index.entry(key.as_str()).or_insert_with(|| {
+                    self.firsts.push(i as u32);
+                    next
+                })
+            })
+            .collect();
+        // A counting sort: stable, so each group keeps its arrival order.
+        self.ends.clear();
+        self.ends.resize(self.firsts.len(), 0);
+        group_of.iter().for_each(|&g| self.ends[g as usize] += 1);
+        let mut at = 0;
+        let mut next: Vec<u32> = self.ends.iter_mut().map(|n| {
+            let start = at;
+            at += *n;
+            *n = at;
+            start
+        }).collect();
+        self.order.clear();
+        self.order.resize(keys.len(), 0);
+        for (i, &g) in group_of.iter().enumerate() {
+            self.order[next[g as usize] as usize] = i as u32;
+            next[g as usize] += 1;
+        }
+    }
+
+    /// How many keys there are.
+    pub fn len(&self) -> usize {
+        self.firsts.len()
+    }
+
+    /// The index of key `g`'s first item.
+    pub fn first(&self, g: usize) -> usize {
+        self.firsts[g] as usize
+    }
+
+    /// Key `g`'s items, in arrival order.
+    pub fn items(&self, g: usize) -> impl ExactSizeIterator<Item = usize> + '_ {
+        let start = if g == 0 { 0 } else { self.ends[g - 1] as usize };
+        self.order[start..self.ends[g] as usize].iter().map(|&i| i as usize)
     }
 }
 
@@ -90,5 +167,17 @@ mod tests {
         assert_eq!(groups.states.iter().collect::<Vec<_>>(), [&b""[..], b"s", b""]);
         grouping.clear();
         assert!(grouping.windows().is_empty());
+    }
+
+    #[test]
+    fn keys_in_first_seen_order_items_in_arrival_order() {
+        let keys: Vec<String> = ["b", "a", "b", "c", "a", "b"].iter().map(|k| k.to_string()).collect();
+        let mut grouping = KeyGrouping::default();
+        grouping.group(&keys);
+        assert_eq!(grouping.len(), 3);
+        let groups: Vec<(usize, Vec<usize>)> = (0..3).map(|g| (grouping.first(g), grouping.items(g).collect())).collect();
+        assert_eq!(groups, [(0, vec![0, 2, 5]), (1, vec![1, 4]), (3, vec![3])]);
+        grouping.group(&keys[3..4]);
+        assert_eq!((grouping.len(), grouping.items(0).collect::<Vec<_>>()), (1, vec![0]));
     }
 }
