@@ -392,6 +392,27 @@ def test_stateful_steps_from_two_components(tmp_path):
     assert [i for i in items if isinstance(i[1], tuple)] == [("a", (12, 12))]
 
 
+def test_sliding_system_windows_fold_every_item_into_each_of_its_windows(tmp_path):
+    # Windows of 2 days every day: every item (all at about the same system time) is in
+    # two windows, both still open at end of input. Keys repeat within each batch, which
+    # the host folds per key and window in one component call.
+    sliding = {"type": "sliding", "length_ms": 2 * 86400000, "offset_ms": 86400000,
+               "align_to": "2023-01-01T00:00:00Z"}
+    lines = [f"k{n % 7}" for n in range(20000)]
+    plan = write_plan(tmp_path, [
+        file_input(write_lines(tmp_path, lines)),
+        {"op": "map", "step_id": "pair", "mapper": wasm(WORDCOUNT_STEPS, "initial_count")},
+        {"op": "reduce_window", "step_id": "sums", "clock": {"type": "system"}, "window": sliding,
+         "reducer": wasm(TEST_GUESTS, "sum")},
+        stdout_output(),
+    ])
+    result = run_cli("run", plan)
+    assert result.returncode == 0, result.stderr
+    items = sorted(ast.literal_eval(line) for line in result.stdout.splitlines())
+    expected = sorted(2 * [(f"k{k}", len(range(k, 20000, 7))) for k in range(7)])
+    assert items == expected
+
+
 def test_component_path_is_relative_to_the_plan_and_data_path_to_cwd(tmp_path):
     plan_dir = tmp_path / "plans"
     plan_dir.mkdir()

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+mod system_clock;
+
 use super::builtin;
 use super::chain::encoded;
 use super::grouping::{KeyGrouping, WindowGrouping};
@@ -159,37 +161,6 @@ impl NativeWindows {
             Aggregation::Collect => unreachable!("collect_window keeps its values"),
         }
         Ok(())
-    }
-
-    /// A batch where every item's time is `now` (a system clock): a key's items all go into
-    /// the same windows, so each key is placed once with all of them.
-    fn on_items_now(&mut self, now: Millis, keys: &[String], values: &[Vec<u8>], out: &mut Vec<Item>) -> Result<(), StepError> {
-        let shape = self.windows.shape();
-        let mut by_key = std::mem::take(&mut self.by_key);
-        by_key.group(keys);
-        self.grouping.clear();
-        let mut ids = Vec::new();
-        let mut touched: Vec<KeySlot> = Vec::with_capacity(by_key.len());
-        for g in 0..by_key.len() {
-            ids.clear();
-            let key = keys[by_key.first(g)].as_str();
-            let placed = self.windows.place(key, now, now, &mut ids, merge_kept);
-            for _ in by_key.items(g) {
-                self.late.note(&self.step_id, shape, key, now, &placed);
-            }
-            touched.push(placed.slot);
-            for &id in &ids {
-                self.grouping.add_run((placed.slot, id), by_key.items(g));
-            }
-            self.seq += by_key.items(g).len() as u64;
-        }
-        self.by_key = by_key;
-        self.fold_in(values)?;
-        let mut closed = Vec::new();
-        for slot in touched {
-            self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
-        }
-        self.finish(closed, out)
     }
 
     /// Turns closed windows into `(key, result)` items: kept values are folded now (in
