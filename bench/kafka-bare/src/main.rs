@@ -94,15 +94,10 @@ fn copy(brokers: &str, input: &str, output: &str, main_queue: bool) -> Result<(u
             .create()
             .map_err(|e| format!("consumer: {e}"))?,
     );
-    let producer: BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().map_err(|e| format!("producer: {e}"))?;
+    let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", brokers).create().map_err(|e| format!("producer: {e}"))?;
     let metadata = consumer.fetch_metadata(Some(input), Duration::from_secs(10)).map_err(|e| format!("metadata: {e}"))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == input)
-        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
-        .unwrap_or_default();
+    let partitions: Vec<i32> =
+        metadata.topics().iter().find(|t| t.name() == input).map(|t| t.partitions().iter().map(|p| p.id()).collect()).unwrap_or_default();
     if partitions.is_empty() {
         return Err(format!("topic {input:?} has no partitions"));
     }

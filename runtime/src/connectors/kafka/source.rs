@@ -97,8 +97,7 @@ impl KafkaSource {
                 .set("group.id", "BYTEWAX_IGNORED")
                 .set("enable.auto.commit", "false")
                 .set("enable.partition.eof", if spec.tail { "false" } else { "true" });
-            let consumer: Arc<BaseConsumer> =
-                Arc::new(config.create().map_err(|e| fail(format!("cannot create a consumer: {e}")))?);
+            let consumer: Arc<BaseConsumer> = Arc::new(config.create().map_err(|e| fail(format!("cannot create a consumer: {e}")))?);
             let metadata = consumer
                 .fetch_metadata(Some(topic), METADATA_TIMEOUT)
                 .map_err(|e| fail(unreachable(spec.brokers, &format!("look up topic {topic:?}"), e)))?;
@@ -191,9 +190,7 @@ fn partition_error(e: &KafkaError) -> String {
         Some(Code::NotImplemented) => "; the messages there may use a compression codec this build cannot decode",
         Some(Code::BadCompression) | Some(Code::BadMessage) => "; the stored message batch there is corrupt",
         Some(Code::UnknownTopicOrPartition) | Some(Code::UnknownPartition) => "; the topic or partition was deleted",
-        Some(Code::OffsetOutOfRange) | Some(Code::AutoOffsetReset) => {
-            "; the position is no longer (or not yet) in the partition's log"
-        }
+        Some(Code::OffsetOutOfRange) | Some(Code::AutoOffsetReset) => "; the position is no longer (or not yet) in the partition's log",
         Some(Code::MessageSizeTooLarge) => "; raise fetch.max.bytes / receive.message.max.bytes in add_config",
         _ => "",
     };
