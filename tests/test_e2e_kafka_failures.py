@@ -6,7 +6,7 @@ Every wait is bounded: a run that hangs fails its test with the subprocess timeo
 """
 
 import json
-import os
+import re
 import socket
 import subprocess
 import textwrap
@@ -272,7 +272,9 @@ def test_output_fails_the_run_when_messages_cannot_be_delivered(tmp_path):
         (tmp_path / "go-1").touch()
         returncode, stderr = run.finish()
         assert returncode != 0
-        assert f"{PHASE_SIZE} message(s) could not be delivered to topic {topic!r}".replace("'", '"') in stderr, stderr
+        # Usually all of phase 1 in one report; never a success.
+        undelivered = re.search(rf'(\d+) message\(s\) could not be delivered to topic "{topic}"', stderr)
+        assert undelivered and 1 <= int(undelivered.group(1)) <= PHASE_SIZE, stderr
         assert "step 'out'" in stderr and "panicked" not in stderr, stderr
     finally:
         if run is not None:
