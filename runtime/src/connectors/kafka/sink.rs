@@ -114,18 +114,40 @@ impl KafkaSink {
     }
 }
 
-/// The key and value of an encoded `(key, value)` item, as byte strings (or text).
-fn key_value(bytes: &[u8]) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), String> {
-    let value = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| e.to_string())?;
-    let as_bytes = |v: &rmpv::Value| match v {
-        rmpv::Value::Binary(b) => Ok(Some(b.clone())),
-        rmpv::Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-        rmpv::Value::Nil => Ok(None),
-        other => Err(format!("expected bytes, got {other}")),
+/// One byte string (or text, or nil) at the front of `rd`, borrowed from it.
+fn bytes_field<'a>(rd: &mut &'a [u8]) -> Option<Option<&'a [u8]>> {
+    use rmp::Marker;
+    let (&marker, rest) = rd.split_first()?;
+    let (len_bytes, rest) = match Marker::from_u8(marker) {
+        Marker::Null => {
+            *rd = rest;
+            return Some(None);
+        }
+        Marker::FixStr(n) => (usize::from(n), rest),
+        Marker::Bin8 | Marker::Str8 => (usize::from(*rest.first()?), rest.get(1..)?),
+        Marker::Bin16 | Marker::Str16 => (usize::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), rest.get(2..)?),
+        Marker::Bin32 | Marker::Str32 => (u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize, rest.get(4..)?),
+        _ => return None,
     };
-    match &value {
-        rmpv::Value::Array(kv) if kv.len() == 2 => Ok((as_bytes(&kv[0])?, as_bytes(&kv[1])?)),
-        other => Err(format!("items must be (key: bytes, value: bytes) tuples; got {other}")),
+    let (field, rest) = (rest.get(..len_bytes)?, rest.get(len_bytes..)?);
+    *rd = rest;
+    Some(Some(field))
+}
+
+/// The key and value of an encoded `(key, value)` item (byte strings, text or nil),
+/// borrowed from the item: no copy per message.
+fn key_value(bytes: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>), String> {
+    let mut rd = bytes;
+    let pair = match rd.split_first() {
+        Some((&m, rest)) if rmp::Marker::from_u8(m) == rmp::Marker::FixArray(2) => {
+            rd = rest;
+            bytes_field(&mut rd).and_then(|k| bytes_field(&mut rd).map(|v| (k, v)))
+        }
+        _ => None,
+    };
+    match pair {
+        Some(kv) if rd.is_empty() => Ok(kv),
+        _ => Err(format!("items must be (key, value) tuples of bytes, str or None; got `{}`", crate::codec::render_python(bytes))),
     }
 }
 
@@ -138,11 +160,11 @@ impl Sink for KafkaSink {
             let (key, value) = key_value(bytes).map_err(|e| self.fail(e))?;
             loop {
                 let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic);
-                if let Some(k) = &key {
-                    record = record.key(k.as_slice());
+                if let Some(k) = key {
+                    record = record.key(k);
                 }
-                if let Some(v) = &value {
-                    record = record.payload(v.as_slice());
+                if let Some(v) = value {
+                    record = record.payload(v);
                 }
                 match self.producer.send(record) {
                     Ok(()) => break,
@@ -168,5 +190,52 @@ impl Sink for KafkaSink {
         // Nothing to resume from, but an epoch must not be committed with writes in flight.
         self.flush()?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_value;
+
+    fn encode(v: &rmpv::Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmpv::encode::write_value(&mut out, v).unwrap();
+        out
+    }
+
+    #[test]
+    fn key_value_borrows_bytes_text_and_nil_of_every_length() {
+        use rmpv::Value;
+        let long = vec![7u8; 70_000];
+        for (k, v) in [
+            (Value::Binary(b"k".to_vec()), Value::Binary(long.clone())),
+            (Value::from("text"), Value::Nil),
+            (Value::Nil, Value::from("x".repeat(300))),
+            (Value::Binary(vec![1; 300]), Value::Binary(Vec::new())),
+        ] {
+            let item = encode(&Value::Array(vec![k.clone(), v.clone()]));
+            let as_bytes = |x: &Value| match x {
+                Value::Binary(b) => Some(b.clone()),
+                Value::String(s) => Some(s.as_bytes().to_vec()),
+                _ => None,
+            };
+            let (gk, gv) = key_value(&item).unwrap();
+            assert_eq!((gk.map(<[u8]>::to_vec), gv.map(<[u8]>::to_vec)), (as_bytes(&k), as_bytes(&v)));
+        }
+    }
+
+    #[test]
+    fn key_value_refuses_other_shapes_showing_the_item() {
+        use rmpv::Value;
+        for bad in [
+            Value::from(3),
+            Value::Array(vec![Value::Binary(b"k".to_vec())]),
+            Value::Array(vec![Value::from(1), Value::Binary(b"v".to_vec())]),
+            Value::Array(vec![Value::Nil, Value::Nil, Value::Nil]),
+        ] {
+            let err = key_value(&encode(&bad)).unwrap_err();
+            assert!(err.starts_with("items must be (key, value) tuples"), "{err}");
+        }
+        assert!(key_value(&[0x92, 0xc4, 0x05, b'a']).is_err(), "a truncated item is refused");
     }
 }
