@@ -411,3 +411,22 @@ fn unknown_fields_on_field_less_kinds_are_refused() {
     let err = parse_plan(clock).unwrap_err();
     assert_eq!((err.path.as_str(), err.step_id.as_deref()), ("steps[1]", Some("c")));
 }
+
+#[test]
+fn kafka_sources_and_sinks_need_brokers_and_topics() {
+    let source = |brokers: Value, topics: Value| {
+        json!({"plan_version": 1, "steps": [
+            {"op": "input", "step_id": "inp", "source": {"kind": "kafka", "brokers": brokers, "topics": topics}},
+            output()]})
+    };
+    let sink = |brokers: Value, topic: &str| {
+        json!({"plan_version": 1, "steps": [
+            input(), {"op": "output", "step_id": "out", "sink": {"kind": "kafka", "brokers": brokers, "topic": topic}}]})
+    };
+    assert!(plan_from_value(&source(json!(["h:9092"]), json!(["t"]))).is_ok());
+    assert!(plan_from_value(&sink(json!(["h:9092"]), "t")).is_ok());
+    assert_refused(&source(json!([]), json!(["t"])), "steps[0].source", Some("inp"), "brokers");
+    assert_refused(&source(json!(["h:9092"]), json!([])), "steps[0].source", Some("inp"), "topics");
+    assert_refused(&sink(json!([""]), "t"), "steps[1].sink", Some("out"), "brokers");
+    assert_refused(&sink(json!(["h:9092"]), ""), "steps[1].sink", Some("out"), "topic must not be empty");
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::error::PlanError;
-use super::model::{ClockSpec, FnRef, Plan, Step, WindowSpec, PLAN_VERSION};
+use super::model::{ClockSpec, FnRef, Plan, SinkSpec, SourceSpec, Step, WindowSpec, PLAN_VERSION};
 
 /// Host-native functions a plan may name with `{"kind": "builtin"}`.
 pub const BUILTIN_FUNCTIONS: &[&str] = &["identity", "add", "lower", "upper", "split_whitespace", "len", "millis", "list", "append"];
@@ -88,12 +88,32 @@ fn check_rules(plan: &Plan) -> Result<(), PlanError> {
             }
             check_window(window).map_err(|(field, m)| err(&format!(".window.{field}"), m))?;
         }
+        check_kafka(step).map_err(|(field, m)| err(&format!(".{field}"), m))?;
     }
     if !plan.steps.iter().any(|s| matches!(s, Step::Input { .. })) {
         return Err(PlanError::at("steps", None, "Dataflow needs to contain at least one input"));
     }
     if !plan.steps.iter().any(|s| matches!(s, Step::Output { .. })) {
         return Err(PlanError::at("steps", None, "Dataflow needs to contain at least one output"));
+    }
+    Ok(())
+}
+
+/// A Kafka source or sink needs somewhere to connect and something to read or write;
+/// an empty list would otherwise surface only as a librdkafka error at run time.
+fn check_kafka(step: &Step) -> Result<(), (&'static str, String)> {
+    let (field, brokers, names, what) = match step {
+        Step::Input { source: SourceSpec::Kafka { brokers, topics, .. }, .. } => {
+            ("source", brokers, topics.iter().collect::<Vec<_>>(), "kafka topics must be a non-empty list of topic names")
+        }
+        Step::Output { sink: SinkSpec::Kafka { brokers, topic, .. }, .. } => ("sink", brokers, vec![topic], "kafka topic must not be empty"),
+        _ => return Ok(()),
+    };
+    if brokers.is_empty() || brokers.iter().any(String::is_empty) {
+        return Err((field, "kafka brokers must be a non-empty list of host:port".into()));
+    }
+    if names.is_empty() || names.iter().any(|t| t.is_empty()) {
+        return Err((field, what.into()));
     }
     Ok(())
 }

@@ -48,7 +48,9 @@ class KafkaInput(PartitionedInput):
     With `tail=True` the input waits for new messages forever; with `tail=False` each
     partition ends at the end it had when reached. Partitions without a snapshot start at
     `starting_offset` (`OFFSET_BEGINNING`, `OFFSET_END`, or an offset). `add_config` is
-    passed to librdkafka. A topic that does not exist is a `RuntimeError` naming it.
+    passed to librdkafka. A topic that does not exist is a `RuntimeError` naming it; so are
+    brokers that do not answer within 10 s at start, and a message that cannot be read
+    (naming its topic, partition and offset).
     """
 
     def __init__(
@@ -91,7 +93,9 @@ class KafkaOutput(DynamicOutput):
     """Produce `(key, value)` items (`bytes` or `str`, or `None`) to Kafka `topic` on `brokers`.
 
     Messages go out in batches with the default partitioner; every epoch waits for all of
-    its messages to be acknowledged. `add_config` is passed to librdkafka.
+    its messages to be acknowledged (with recovery; without, the end of the run waits).
+    librdkafka retries each message until its `message.timeout.ms`; one that still cannot be
+    delivered is a `RuntimeError`. `add_config` is passed to librdkafka.
     """
 
     def __init__(self, brokers: Iterable[str], topic: str, add_config: Optional[Dict[str, str]] = None):
