@@ -64,11 +64,11 @@ def count(seen, key):
     return seen, f"{key},{seen}"
 
 
-def counting(inp, out):
+def counting(inp, out, keying=key_twice):
     """Every line's key and how many lines of that key came so far."""
     flow = Dataflow()
     flow.input("inp", FileInput(inp))
-    flow.map(noting(out + ".processed", key_twice))
+    flow.map(noting(out + ".processed", keying))
     flow.stateful_map("count", lambda: 0, count)
     flow.output("out", FileOutput(out))
     return flow
@@ -80,12 +80,7 @@ def slow_counting(inp, out):
         time.sleep(0.0015)
         return key_twice(line)
 
-    flow = Dataflow()
-    flow.input("inp", FileInput(inp))
-    flow.map(noting(out + ".processed", slow_key_twice))
-    flow.stateful_map("count", lambda: 0, count)
-    flow.output("out", FileOutput(out))
-    return flow
+    return counting(inp, out, slow_key_twice)
 
 
 def key_and_number(line):
