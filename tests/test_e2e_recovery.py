@@ -75,9 +75,10 @@ def counting(inp, out, keying=key_twice):
 
 
 def slow_counting(inp, out):
-    """`counting`, 1.5 ms a line, so that 1 s epochs split the run into several."""
+    """`counting` at about 0.1 ms a line: over `TIMED_LINES` lines, 1 s epochs split the run
+    into several, and each poll's batch of lines takes a while to get through."""
     def slow_key_twice(line):
-        time.sleep(0.0015)
+        time.sleep(0.0001)
         return key_twice(line)
 
     return counting(inp, out, slow_key_twice)
@@ -123,6 +124,8 @@ P2 = ["-p", "2"]
 # Timed epochs (the last --epoch-interval wins): the input reads the next epoch while the
 # last one is being written, so up to two epochs are in flight at a kill.
 TIMED = ["--epoch-interval", "1"]
+# Enough lines for several of the file source's polls (8192 lines each).
+TIMED_LINES = 40000
 
 
 def _probe_engine():
@@ -353,7 +356,8 @@ def test_kill_with_timed_epochs_gives_the_uninterrupted_output(flows_dir, layout
     """1 s epochs: a kill can land while one epoch is being written to SQLite and the next
     one read, so the resume repeats up to two epochs, which FileOutput cuts back."""
     layouts = [layout + TIMED]
-    expected = sorted(expected_counts(data_lines(0, LINES)))
+    (flows_dir / "input.txt").write_text(data_lines(0, TIMED_LINES))
+    expected = sorted(expected_counts(data_lines(0, TIMED_LINES)))
     ref_lines, wall_s = reference(flows_dir, "slow_counting", layouts[0])
     assert ref_lines == expected
 
