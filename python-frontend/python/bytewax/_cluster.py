@@ -74,10 +74,25 @@ def _own_command() -> List[str]:
 
 
 def _relay(stream, lock: threading.Lock) -> None:
+    # Whatever has arrived, cut after its last newline, goes out in one write: whole lines
+    # only, so two children's lines never run together, and one write (and one GIL hand-over
+    # between the relay threads) per chunk rather than per line.
     out = sys.stdout.buffer
-    for line in iter(stream.readline, b""):
+    pending = bytearray()
+    while True:
+        chunk = stream.read1(1 << 16)
+        if not chunk:
+            break
+        pending += chunk
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            with lock:
+                out.write(pending[:cut])
+                out.flush()
+            del pending[:cut]
+    if pending:
         with lock:
-            out.write(line)
+            out.write(pending)
             out.flush()
     stream.close()
 
