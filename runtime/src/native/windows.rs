@@ -143,19 +143,10 @@ impl NativeWindows {
             }
             Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
                 let windows = &self.windows;
-                let groups = self.grouping.groups(values, |(slot, id)| match windows.get(slot, id) {
-                    Some(Acc::Value(acc)) => Some(acc.as_slice()),
-                    _ => None,
-                });
+                let groups = self.grouping.groups(values, |(slot, id)| encoded_acc(windows, slot, id));
                 let accs = call_fold(fns, &groups)?;
                 for (&(slot, id), acc) in self.grouping.windows().iter().zip(accs.iter()) {
-                    match self.windows.get_mut(slot, id) {
-                        Some(Acc::Value(held)) => {
-                            held.clear();
-                            held.extend_from_slice(acc);
-                        }
-                        _ => self.windows.set(slot, id, Acc::Value(acc.to_vec())),
-                    }
+                    store_encoded_acc(&mut self.windows, slot, id, acc);
                 }
             }
             Aggregation::Collect => unreachable!("collect_window keeps its values"),
@@ -231,6 +222,25 @@ fn call_fold(fns: &mut WasmFns, groups: &Groups) -> Result<Batch, StepError> {
         _ => unreachable!("window steps have one or two functions"),
     }
     .map_err(|e| fns.fail(e))
+}
+
+/// A window's encoded accumulator, for a WASM fold: none yet, or a value.
+fn encoded_acc(windows: &WindowSet<Acc>, slot: KeySlot, id: WindowId) -> Option<&[u8]> {
+    match windows.get(slot, id) {
+        Some(Acc::Value(acc)) => Some(acc.as_slice()),
+        _ => None,
+    }
+}
+
+/// Keeps what a WASM fold returned as the window's accumulator, reusing its buffer.
+fn store_encoded_acc(windows: &mut WindowSet<Acc>, slot: KeySlot, id: WindowId, acc: &[u8]) {
+    match windows.get_mut(slot, id) {
+        Some(Acc::Value(held)) => {
+            held.clear();
+            held.extend_from_slice(acc);
+        }
+        _ => windows.set(slot, id, Acc::Value(acc.to_vec())),
+    }
 }
 
 fn merge_kept(into: &mut Acc, from: Acc) {

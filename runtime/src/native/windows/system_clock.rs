@@ -1,6 +1,6 @@
 //! A windowing step's batch when every item's time is the same (a system clock).
 
-use super::{call_fold, merge_kept, Acc, Aggregation, NativeWindows};
+use super::{call_fold, encoded_acc, merge_kept, store_encoded_acc, Aggregation, NativeWindows};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::wasm::Groups;
@@ -33,10 +33,7 @@ impl NativeWindows {
             touched.push(placed.slot);
             for &id in &ids {
                 if wasm {
-                    let acc = match self.windows.get(placed.slot, id) {
-                        Some(Acc::Value(acc)) => Some(acc.as_slice()),
-                        _ => None,
-                    };
+                    let acc = encoded_acc(&self.windows, placed.slot, id);
                     groups.push(acc, by_key.items(g).map(|i| values[i].as_slice()));
                     targets.push((placed.slot, id));
                 } else {
@@ -46,28 +43,20 @@ impl NativeWindows {
             self.seq += by_key.items(g).len() as u64;
         }
         self.by_key = by_key;
-        let mut closed = Vec::new();
-        if wasm {
+        let accs = if wasm {
             let (Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns)) = &mut self.fold else { unreachable!() };
-            let accs = call_fold(fns, &groups)?;
-            let mut accs = targets.iter().zip(accs.iter()).peekable();
-            for slot in touched {
-                while let Some(((_, id), acc)) = accs.next_if(|((s, _), _)| *s == slot) {
-                    match self.windows.get_mut(slot, *id) {
-                        Some(Acc::Value(held)) => {
-                            held.clear();
-                            held.extend_from_slice(acc);
-                        }
-                        _ => self.windows.set(slot, *id, Acc::Value(acc.to_vec())),
-                    }
-                }
-                self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
-            }
+            Some(call_fold(fns, &groups)?)
         } else {
             self.fold_in(values)?;
-            for slot in touched {
-                self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
+            None
+        };
+        let mut accs = targets.iter().zip(accs.iter().flat_map(|a| a.iter())).peekable();
+        let mut closed = Vec::new();
+        for slot in touched {
+            while let Some(((_, id), acc)) = accs.next_if(|((s, _), _)| *s == slot) {
+                store_encoded_acc(&mut self.windows, slot, *id, acc);
             }
+            self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
         }
         self.finish(closed, out)
     }
