@@ -40,10 +40,9 @@ pub fn commit_operator<'s>(
 ) -> Stream<'s, u64, Vec<()>> {
     let all = scope.concatenate(leaves);
     let Committer { store, execution, worker, log, probe } = committer;
-    let mut store = Some(store);
     all.unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(Pipeline, "recovery commit", move |init_cap, info| {
         let wake = scope.worker().sync_activator_for(info.address.to_vec());
-        let writer = store.take().map(|store| StoreWriter::spawn(store, wake));
+        let writer = StoreWriter::spawn(store, wake);
         let mut cap = Some(init_cap);
         let mut committed: u64 = 0;
         // The frontier a job sent to the writer will record; one job at a time.
@@ -56,9 +55,8 @@ pub fn commit_operator<'s>(
                 *cap = None;
             };
             let w = match &writer {
-                Some(Ok(w)) => w,
-                Some(Err(e)) => return fail(e, &mut cap),
-                None => return,
+                Ok(w) => w,
+                Err(e) => return fail(e, &mut cap),
             };
             if ctx.stopped() {
                 cap = None;
