@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::call::{NoArgs, OneArg, Output, TwoArgs};
 use crate::codec;
 use crate::held::Held;
+use crate::lane::{run_stage, Lane, LaneTypes};
 use crate::step::{BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep};
 use crate::wit::Batch;
 
@@ -29,11 +30,21 @@ impl<F, O> ItemStep<()> for MapAdapter<F, O>
 where
     F: OneArg,
     O: Output<F::Ret>,
-    O::Ok: Serialize,
+    O::Ok: Serialize + 'static,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         let value = O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))?;
         out.push_value(step, &value)
+    }
+
+    fn lane_types(&self) -> Option<LaneTypes> {
+        Some(LaneTypes::of::<F, O::Ok>())
+    }
+
+    fn run_lane(&self, step: &str, input: Lane, typed_out: bool, spare: Batch) -> Result<(Lane, Option<Batch>), String> {
+        run_stage(&self.f, step, input, typed_out, spare, |returned, sink| {
+            sink.push(step, O::into_result(returned).map_err(|e| failed(step, e))?)
+        })
     }
 }
 
@@ -50,13 +61,24 @@ where
     F: OneArg,
     O: Output<F::Ret>,
     O::Ok: IntoIterator,
-    <O::Ok as IntoIterator>::Item: Serialize,
+    <O::Ok as IntoIterator>::Item: Serialize + 'static,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         let values = O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))?;
         values
             .into_iter()
             .try_for_each(|value| out.push_value(step, &value))
+    }
+
+    fn lane_types(&self) -> Option<LaneTypes> {
+        Some(LaneTypes::of::<F, <O::Ok as IntoIterator>::Item>())
+    }
+
+    fn run_lane(&self, step: &str, input: Lane, typed_out: bool, spare: Batch) -> Result<(Lane, Option<Batch>), String> {
+        run_stage(&self.f, step, input, typed_out, spare, |returned, sink| {
+            let values = O::into_result(returned).map_err(|e| failed(step, e))?;
+            values.into_iter().try_for_each(|value| sink.push(step, value))
+        })
     }
 }
 
@@ -72,13 +94,26 @@ impl<F, O, T> ItemStep<()> for FilterMapAdapter<F, O>
 where
     F: OneArg,
     O: Output<F::Ret, Ok = Option<T>>,
-    T: Serialize,
+    T: Serialize + 'static,
 {
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<(), String> {
         match O::into_result(self.f.call_encoded(step, item)?).map_err(|e| failed(step, e))? {
             Some(value) => out.push_value(step, &value),
             None => Ok(()),
         }
+    }
+
+    fn lane_types(&self) -> Option<LaneTypes> {
+        Some(LaneTypes::of::<F, T>())
+    }
+
+    fn run_lane(&self, step: &str, input: Lane, typed_out: bool, spare: Batch) -> Result<(Lane, Option<Batch>), String> {
+        run_stage(&self.f, step, input, typed_out, spare, |returned, sink| {
+            match O::into_result(returned).map_err(|e| failed(step, e))? {
+                Some(value) => sink.push(step, value),
+                None => Ok(()),
+            }
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::step::{
     kind_phrase, BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep, StepBody, StepDef,
 };
+use crate::lane::Lane;
 use crate::wit::{Batch, ChainError, StepInfo, StepKind};
 
 /// A step looked up by name, with the name kept for its error messages.
@@ -121,7 +122,9 @@ fn stage<'a>(steps: &[&StepDef], name: &'a str) -> Result<Stage<'a>, String> {
 }
 
 /// Runs `names` in order over `items`, each step over everything the one before produced.
-/// Two buffers alternate as input and output, so a long chain allocates nothing per step.
+/// Between two producing steps whose types match, items pass as Rust values (see
+/// [`lane`](crate::lane)); elsewhere they are encoded. Spent batches are reused, so a long
+/// chain allocates little per step.
 pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch, ChainError> {
     let fail = |at: usize| move |message: String| ChainError { stage: at as u32, message };
     let stages = names
@@ -129,34 +132,49 @@ pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch
         .enumerate()
         .map(|(at, name)| stage(steps, name).map_err(fail(at)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut input = items;
-    let mut output = Batch::new();
+    let mut lane = Lane::Encoded(items);
+    let mut spare = Batch::new();
     for (at, stage) in stages.iter().enumerate() {
-        output.clear();
-        match stage {
-            Stage::Produces(named) => {
-                for item in input.iter() {
-                    named.step.run(named.name, item, &mut output).map_err(fail(at))?;
-                }
+        lane = match (stage, lane) {
+            (Stage::Produces(named), input) => {
+                let typed_out = hands_over_typed(named, stages.get(at + 1));
+                let (out, freed) = named.step.run_lane(named.name, input, typed_out, spare).map_err(fail(at))?;
+                spare = freed.unwrap_or_default();
+                out
             }
-            Stage::Keeps(named) => {
+            (Stage::Keeps(named), Lane::Encoded(input)) => {
+                spare.clear();
                 for item in input.iter() {
-                    if named.step.run(named.name, item, &mut output).map_err(fail(at))? {
-                        output.push(item);
+                    if named.step.run(named.name, item, &mut spare).map_err(fail(at))? {
+                        spare.push(item);
                     }
                 }
+                Lane::Encoded(std::mem::replace(&mut spare, input))
             }
-            Stage::Looks(named) => {
+            (Stage::Looks(named), Lane::Encoded(input)) => {
                 for item in input.iter() {
-                    named.step.run(named.name, item, &mut output).map_err(fail(at))?;
+                    named.step.run(named.name, item, &mut spare).map_err(fail(at))?;
                 }
                 // Nothing changed: the input goes on as it is.
-                continue;
+                Lane::Encoded(input)
             }
-        }
-        std::mem::swap(&mut input, &mut output);
+            (_, Lane::Typed(_)) => unreachable!("only a producing stage is handed typed items"),
+        };
     }
-    Ok(input)
+    match lane {
+        Lane::Encoded(out) => Ok(out),
+        Lane::Typed(_) => unreachable!("the last stage always encodes"),
+    }
+}
+
+/// Whether `named`'s outputs can go to the `next` stage as Rust values: both produce, and
+/// what `named` gives is exactly the type `next` takes.
+fn hands_over_typed(named: &Named<'_, dyn ItemStep<()>>, next: Option<&Stage<'_>>) -> bool {
+    let Some(Stage::Produces(next)) = next else { return false };
+    match (named.step.lane_types(), next.step.lane_types()) {
+        (Some(this), Some(next)) => this.output == next.input,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

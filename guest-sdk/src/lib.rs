@@ -41,6 +41,7 @@ mod component;
 pub mod dispatch;
 pub mod groups;
 pub mod held;
+pub mod lane;
 pub mod step;
 
 /// The generated WIT types of the `bytewax:steps/steps` interface.

@@ -4,6 +4,7 @@
 //! [`StepBody`] variant, so a function can only be dispatched as the kind it was declared.
 
 use crate::held::Held;
+use crate::lane::{Lane, LaneTypes};
 use crate::wit::{Batch, StepKind};
 
 /// A step function applied to one encoded item: what it produces is encoded onto `out`,
@@ -11,6 +12,28 @@ use crate::wit::{Batch, StepKind};
 pub trait ItemStep<R>: Sync {
     /// Decodes `item`, calls the function, encodes its outputs onto `out`.
     fn run(&self, step: &str, item: &[u8], out: &mut Batch) -> Result<R, String>;
+
+    /// What a producing step takes and gives as Rust types; none for a step whose items
+    /// always go through the codec.
+    fn lane_types(&self) -> Option<LaneTypes> {
+        None
+    }
+
+    /// Runs over a whole chain stage: `input` is typed only when [`lane_types`](Self::lane_types)
+    /// matched the stage before, and the output is typed when `typed_out` asks for it (again
+    /// only for a step with lane types). Returns the output and a spent batch to reuse.
+    fn run_lane(&self, step: &str, input: Lane, typed_out: bool, spare: Batch) -> Result<(Lane, Option<Batch>), String> {
+        debug_assert!(!typed_out, "a step without lane types was asked for typed output");
+        let Lane::Encoded(items) = input else {
+            return Err(format!("step `{step}`: was handed decoded items it cannot take"));
+        };
+        let mut out = spare;
+        out.clear();
+        for item in items.iter() {
+            self.run(step, item, &mut out)?;
+        }
+        Ok((Lane::Encoded(out), Some(items)))
+    }
 }
 
 /// A builder: makes a fresh state or accumulator.

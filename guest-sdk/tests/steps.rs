@@ -86,6 +86,25 @@ mod steps {
     pub fn at(reading: &Reading) -> i64 {
         reading.t
     }
+
+    /// A value with a field the codec never carries, so a test can see whether it was
+    /// encoded between two steps.
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    pub struct Tagged {
+        pub n: i64,
+        #[serde(skip)]
+        pub in_memory: bool,
+    }
+
+    #[map]
+    pub fn tag(n: i64) -> Tagged {
+        Tagged { n, in_memory: true }
+    }
+
+    #[map]
+    pub fn untag(tagged: Tagged) -> (i64, bool) {
+        (tagged.n, tagged.in_memory)
+    }
 }
 
 bytewax_guest::export_steps!(
@@ -103,6 +122,8 @@ bytewax_guest::export_steps!(
     steps::nothing,
     steps::collect,
     steps::at,
+    steps::tag,
+    steps::untag,
 );
 
 fn enc<T: Serialize>(value: T) -> Vec<u8> {
@@ -140,6 +161,8 @@ fn describe_lists_every_step_with_its_kind() {
             ("nothing", StepKind::Builder),
             ("collect", StepKind::Folder),
             ("at", StepKind::EventTime),
+            ("tag", StepKind::Map),
+            ("untag", StepKind::Map),
         ]
     );
 }
@@ -191,6 +214,23 @@ fn a_chain_feeds_each_step_what_the_one_before_produced() {
     )
     .unwrap();
     assert_eq!(decoded::<i64>(&out), [1, 2, 5, 6]);
+}
+
+#[test]
+fn steps_of_one_type_hand_values_over_without_the_codec() {
+    // Within one chain `tag`'s output reaches `untag` as the Rust value itself...
+    let out = chain(&["tag", "untag"], vec![enc(7)]).unwrap();
+    assert_eq!(decoded::<(i64, bool)>(&out), [(7, true)]);
+    // ...while between two calls it crosses encoded, losing the field the codec skips.
+    let tagged = chain(&["tag"], vec![enc(7)]).unwrap();
+    let out = BytewaxSteps::chain(vec!["untag".into()], tagged).unwrap();
+    assert_eq!(decoded::<(i64, bool)>(&out), [(7, false)]);
+    // A step after a filter, or of another type, still decodes, with the same errors.
+    let out = chain(&["parse", "is_even", "tag", "untag"], vec![enc("3"), enc("4")]).unwrap();
+    assert_eq!(decoded::<(i64, bool)>(&out), [(4, true)]);
+    let (stage, message) = chain(&["words", "total"], vec![enc("a b")]).unwrap_err();
+    assert_eq!(stage, 1);
+    assert!(message.starts_with("step `total`: cannot decode an item as `Vec<i64>`"), "{message}");
 }
 
 #[test]
