@@ -212,6 +212,21 @@ where
         }
         Ok(Held::decoded(acc))
     }
+
+    fn fold_encoded(
+        &self,
+        step: &str,
+        acc: &[u8],
+        values: &mut dyn Iterator<Item = &[u8]>,
+        out: &mut Batch,
+    ) -> Result<(), String> {
+        let mut acc: A = codec::decode(step, acc)?;
+        for value in values {
+            let value: V = codec::decode(step, value)?;
+            acc = O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e))?;
+        }
+        out.push_value(step, &acc)
+    }
 }
 
 /// A `stateful_mapper`: `fn(state, value) -> (Option<state>, output)`.

@@ -111,22 +111,17 @@ pub fn reduce_window(reducer: Named<'_, dyn FoldStep>, groups: &Groups) -> Resul
     let mut accs = Batch::new();
     for g in 0..groups.len() {
         let mut values = groups.values(g).peekable();
-        let acc = match groups.state(g).or_else(|| values.next()) {
+        match groups.state(g).or_else(|| values.next()) {
             // Nothing to fold in: the accumulator goes back as it came, never decoded.
-            Some(only) if values.peek().is_none() => {
-                accs.push(only);
-                continue;
-            }
-            Some(first) => Held::Encoded(first.to_vec()),
+            Some(only) if values.peek().is_none() => accs.push(only),
+            Some(first) => reducer.step.fold_encoded(reducer.name, first, &mut values, &mut accs)?,
             None => {
                 return Err(format!(
                     "step `{}`: reduce-window got a group with no accumulator and no values",
                     reducer.name
                 ))
             }
-        };
-        let acc = reducer.step.fold_all(reducer.name, acc, &mut values)?;
-        accs.push(&acc.into_bytes(reducer.name)?);
+        }
     }
     Ok(accs)
 }
@@ -140,12 +135,14 @@ pub fn fold_window(
 ) -> Result<Batch, String> {
     let mut accs = Batch::new();
     for g in 0..groups.len() {
-        let acc = match held(groups.state(g)) {
-            Some(acc) => acc,
-            None => builder.step.build(builder.name)?,
-        };
-        let acc = folder.step.fold_all(folder.name, acc, &mut groups.values(g))?;
-        accs.push(&acc.into_bytes(folder.name)?);
+        match groups.state(g) {
+            Some(acc) => folder.step.fold_encoded(folder.name, acc, &mut groups.values(g), &mut accs)?,
+            None => {
+                let acc = builder.step.build(builder.name)?;
+                let acc = folder.step.fold_all(folder.name, acc, &mut groups.values(g))?;
+                accs.push(&acc.into_bytes(folder.name)?);
+            }
+        }
     }
     Ok(accs)
 }

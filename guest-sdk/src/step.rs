@@ -54,6 +54,16 @@ pub trait FoldStep: Sync {
         acc: Held,
         values: &mut dyn Iterator<Item = &[u8]>,
     ) -> Result<Held, String>;
+    /// Folds every value into the encoded accumulator `acc` and encodes the result onto
+    /// `out`: decoded once, never boxed, so a window's share of a batch costs no allocation
+    /// beyond what the function itself makes.
+    fn fold_encoded(
+        &self,
+        step: &str,
+        acc: &[u8],
+        values: &mut dyn Iterator<Item = &[u8]>,
+        out: &mut Batch,
+    ) -> Result<(), String>;
 }
 
 /// A stateful mapper: gives the next state (none: forget the key) and one output.
