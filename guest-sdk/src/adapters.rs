@@ -3,11 +3,14 @@
 //! Each adapter decodes the inputs, calls the function through its [`call`](crate::call)
 //! wrapper, turns a returned `Err` into the step's error text and encodes the outputs.
 
+use std::any::TypeId;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::call::{NoArgs, OneArg, Output, TwoArgs};
 use crate::codec;
+use crate::combine::combine_pairs;
 use crate::held::Held;
 use crate::lane::{run_stage, Lane, LaneTypes};
 use crate::step::{BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep};
@@ -211,6 +214,14 @@ where
             acc = O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e))?;
         }
         Ok(Held::decoded(acc))
+    }
+
+    fn pair_type(&self) -> TypeId {
+        TypeId::of::<(String, V)>()
+    }
+
+    fn combine(&self, step: &str, pairs: Lane, out: &mut Batch) -> Result<(), String> {
+        combine_pairs(step, pairs, out, |acc: A, value: V| O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e)))
     }
 
     fn fold_encoded(

@@ -20,6 +20,10 @@ impl<T: StepTable> Guest for T {
         dispatch::chain(T::STEPS, &steps, items)
     }
 
+    fn chain_combine(steps: Vec<String>, reducer: String, items: Batch) -> Result<Batch, ChainError> {
+        dispatch::chain_combine(T::STEPS, &steps, &reducer, items)
+    }
+
     fn filter(step: String, items: Batch) -> Result<Vec<bool>, String> {
         dispatch::verdicts(dispatch::filter(T::STEPS, &step)?, &items)
     }

@@ -3,6 +3,8 @@
 use crate::step::{
     kind_phrase, BuildStep, FoldStep, IsCompleteStep, ItemStep, StatefulMapStep, StepBody, StepDef,
 };
+use std::any::TypeId;
+
 use crate::lane::Lane;
 use crate::wit::{Batch, ChainError, StepInfo, StepKind};
 
@@ -21,6 +23,7 @@ pub fn describe(steps: &[&StepDef]) -> Vec<StepInfo> {
         .map(|def| StepInfo {
             name: def.name.to_string(),
             kind: def.body.kind(),
+            associative: def.associative,
         })
         .collect()
 }
@@ -126,6 +129,32 @@ fn stage<'a>(steps: &[&StepDef], name: &'a str) -> Result<Stage<'a>, String> {
 /// [`lane`](crate::lane)); elsewhere they are encoded. Spent batches are reused, so a long
 /// chain allocates little per step.
 pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch, ChainError> {
+    match run_chain(steps, names, items, None)? {
+        Lane::Encoded(out) => Ok(out),
+        Lane::Typed(_) => unreachable!("a chain's last stage encodes unless asked otherwise"),
+    }
+}
+
+/// [`chain`], then its `(key, value)` pairs combined per key by the associative `reducer`
+/// (see `chain-combine` in the WIT). The last stage hands its pairs over as Rust values
+/// when they are the reducer's pair type.
+pub fn chain_combine(steps: &[&StepDef], names: &[String], reducer: &str, items: Batch) -> Result<Batch, ChainError> {
+    let at_reducer = |message: String| ChainError { stage: names.len() as u32, message };
+    let named = self::reducer(steps, reducer).map_err(at_reducer)?;
+    if !find(steps, reducer).map_err(at_reducer)?.associative {
+        return Err(at_reducer(format!(
+            "step `{reducer}` is not declared `#[reducer(associative)]`, so its values cannot be combined early"
+        )));
+    }
+    let pairs = run_chain(steps, names, items, Some(named.step.pair_type()))?;
+    let mut out = Batch::new();
+    named.step.combine(named.name, pairs, &mut out).map_err(at_reducer)?;
+    Ok(out)
+}
+
+/// The stages of a chain; the last hands its output over typed when it produces exactly
+/// `last_typed`.
+fn run_chain(steps: &[&StepDef], names: &[String], items: Batch, last_typed: Option<TypeId>) -> Result<Lane, ChainError> {
     let fail = |at: usize| move |message: String| ChainError { stage: at as u32, message };
     let stages = names
         .iter()
@@ -137,7 +166,10 @@ pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch
     for (at, stage) in stages.iter().enumerate() {
         lane = match (stage, lane) {
             (Stage::Produces(named), input) => {
-                let typed_out = hands_over_typed(named, stages.get(at + 1));
+                let typed_out = match stages.get(at + 1) {
+                    Some(next) => hands_over_typed(named, next),
+                    None => last_typed.is_some() && named.step.lane_types().map(|t| t.output) == last_typed,
+                };
                 let (out, freed) = named.step.run_lane(named.name, input, typed_out, spare).map_err(fail(at))?;
                 spare = freed.unwrap_or_default();
                 out
@@ -161,16 +193,13 @@ pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch
             (_, Lane::Typed(_)) => unreachable!("only a producing stage is handed typed items"),
         };
     }
-    match lane {
-        Lane::Encoded(out) => Ok(out),
-        Lane::Typed(_) => unreachable!("the last stage always encodes"),
-    }
+    Ok(lane)
 }
 
 /// Whether `named`'s outputs can go to the `next` stage as Rust values: both produce, and
 /// what `named` gives is exactly the type `next` takes.
-fn hands_over_typed(named: &Named<'_, dyn ItemStep<()>>, next: Option<&Stage<'_>>) -> bool {
-    let Some(Stage::Produces(next)) = next else { return false };
+fn hands_over_typed(named: &Named<'_, dyn ItemStep<()>>, next: &Stage<'_>) -> bool {
+    let Stage::Produces(next) = next else { return false };
     match (named.step.lane_types(), next.step.lane_types()) {
         (Some(this), Some(next)) => this.output == next.input,
         _ => false,
@@ -198,6 +227,7 @@ mod tests {
             f: ByValue { f: lower },
             output: Returns,
         }),
+        associative: false,
     };
     static IS_EVEN: StepDef = StepDef {
         name: "is_even",
@@ -205,6 +235,7 @@ mod tests {
             f: ByRef { f: is_even },
             output: Returns,
         }),
+        associative: false,
     };
     static STEPS: &[&StepDef] = &[&LOWER, &IS_EVEN];
 
@@ -284,6 +315,7 @@ mod tests {
                 f: crate::call::NoArgs { f: || 0i64 },
                 output: Returns,
             }),
+            associative: false,
         };
         let err = chain(&[&LOWER, &ZERO], &names(&["lower", "zero"]), Batch::new()).unwrap_err();
         assert_eq!(err.stage, 1);

@@ -37,6 +37,7 @@ mod batch;
 pub mod bindings;
 pub mod call;
 pub mod codec;
+mod combine;
 mod component;
 pub mod dispatch;
 pub mod groups;

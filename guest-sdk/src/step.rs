@@ -3,6 +3,8 @@
 //! The attribute macros build one [`StepDef`] per function, as a `static`; the kind is the
 //! [`StepBody`] variant, so a function can only be dispatched as the kind it was declared.
 
+use std::any::TypeId;
+
 use crate::held::Held;
 use crate::lane::{Lane, LaneTypes};
 use crate::wit::{Batch, StepKind};
@@ -54,6 +56,13 @@ pub trait FoldStep: Sync {
         acc: Held,
         values: &mut dyn Iterator<Item = &[u8]>,
     ) -> Result<Held, String>;
+    /// The Rust type of a `(key, value)` pair this step folds, so a chain can hand its pairs
+    /// over without the codec.
+    fn pair_type(&self) -> TypeId;
+    /// Combines `(key, value)` pairs per key: each key's values folded together in arrival
+    /// order, one `(key, combined)` pair per key onto `out`, keys in order of first
+    /// appearance. Only offered for reducers declared associative.
+    fn combine(&self, step: &str, pairs: Lane, out: &mut Batch) -> Result<(), String>;
     /// Folds every value into the encoded accumulator `acc` and encodes the result onto
     /// `out`: decoded once, never boxed, so a window's share of a batch costs no allocation
     /// beyond what the function itself makes.
@@ -136,6 +145,10 @@ pub struct StepDef {
     pub name: &'static str,
     /// Its kind and function.
     pub body: StepBody,
+    /// A reducer whose author declared `f(f(a, b), c) == f(a, f(b, c))`
+    /// (`#[reducer(associative)]`): a host may then fold values together before they reach
+    /// the accumulator.
+    pub associative: bool,
 }
 
 /// The kind with its article, as error messages say it: "a map", "an inspect".

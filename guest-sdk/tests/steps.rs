@@ -105,6 +105,18 @@ mod steps {
     pub fn untag(tagged: Tagged) -> (i64, bool) {
         (tagged.n, tagged.in_memory)
     }
+
+    /// A word keyed by its first letter.
+    #[map]
+    pub fn by_initial(word: String) -> (String, String) {
+        (word[..1].to_string(), word)
+    }
+
+    /// Joins with the grouping written out, so a test can see how values were combined.
+    #[reducer(associative)]
+    pub fn join(a: String, b: String) -> String {
+        format!("({a} {b})")
+    }
 }
 
 bytewax_guest::export_steps!(
@@ -124,6 +136,8 @@ bytewax_guest::export_steps!(
     steps::at,
     steps::tag,
     steps::untag,
+    steps::by_initial,
+    steps::join,
 );
 
 fn enc<T: Serialize>(value: T) -> Vec<u8> {
@@ -163,8 +177,12 @@ fn describe_lists_every_step_with_its_kind() {
             ("at", StepKind::EventTime),
             ("tag", StepKind::Map),
             ("untag", StepKind::Map),
+            ("by_initial", StepKind::Map),
+            ("join", StepKind::Reducer),
         ]
     );
+    let associative: Vec<&str> = info.iter().filter(|s| s.associative).map(|s| s.name.as_str()).collect();
+    assert_eq!(associative, ["join"]);
 }
 
 fn batch(items: Vec<Vec<u8>>) -> Batch {
@@ -231,6 +249,35 @@ fn steps_of_one_type_hand_values_over_without_the_codec() {
     let (stage, message) = chain(&["words", "total"], vec![enc("a b")]).unwrap_err();
     assert_eq!(stage, 1);
     assert!(message.starts_with("step `total`: cannot decode an item as `Vec<i64>`"), "{message}");
+}
+
+fn combined(names: &[&str], reducer: &str, items: Vec<Vec<u8>>) -> Result<Vec<(String, String)>, (u32, String)> {
+    let names = names.iter().map(|s| s.to_string()).collect();
+    let out = BytewaxSteps::chain_combine(names, reducer.into(), batch(items)).map_err(|e| (e.stage, e.message))?;
+    Ok(decoded(&out))
+}
+
+#[test]
+fn an_associative_reducer_combines_a_chains_pairs_per_key() {
+    // Pairs straight from the chain's last step: one per key, first-seen order, values
+    // folded in arrival order.
+    let out = combined(&["words", "by_initial"], "join", vec![enc("ab b ac"), enc("ad bb")]).unwrap();
+    let expected = [("a", "((ab ac) ad)"), ("b", "(b bb)")].map(|(k, v)| (k.to_string(), v.to_string()));
+    assert_eq!(out, expected);
+    // Pairs that arrive encoded (no chain before) combine the same way.
+    let pairs = vec![enc(("x", "1")), enc(("y", "2")), enc(("x", "3"))];
+    let out = combined(&[], "join", pairs).unwrap();
+    assert_eq!(out, [("x", "(1 3)"), ("y", "2")].map(|(k, v)| (k.to_string(), v.to_string())));
+}
+
+#[test]
+fn only_reducers_declared_associative_combine() {
+    let (stage, message) = combined(&["lower"], "add", vec![enc("a")]).unwrap_err();
+    assert_eq!(stage, 1);
+    assert!(message.contains("`add` is not declared `#[reducer(associative)]`"), "{message}");
+    let (stage, message) = combined(&["lower"], "join", vec![enc("a")]).unwrap_err();
+    assert_eq!(stage, 1);
+    assert!(message.starts_with("step `join`: cannot decode an item as `(&str, String)`"), "{message}");
 }
 
 #[test]

@@ -43,14 +43,12 @@ const fn kind(
 }
 
 fn expand(kind: &StepKind, attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        let message = format!("`#[{}]` takes no arguments", kind.attribute);
-        return syn::Error::new(Span::call_site(), message)
-            .to_compile_error()
-            .into();
-    }
+    let associative = match associative_flag(kind, attr) {
+        Ok(flag) => flag,
+        Err(err) => return err.to_compile_error().into(),
+    };
     let func = parse_macro_input!(item as ItemFn);
-    match step_module(kind, &func) {
+    match step_module(kind, &func, associative) {
         Ok(module) => quote! { #func #module }.into(),
         Err(err) => {
             let err = err.to_compile_error();
@@ -59,7 +57,64 @@ fn expand(kind: &StepKind, attr: TokenStream, item: TokenStream) -> TokenStream 
     }
 }
 
-fn step_module(kind: &StepKind, func: &ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+/// A reducer may be declared `#[reducer(associative)]`; no other argument is taken.
+fn associative_flag(kind: &StepKind, attr: TokenStream) -> syn::Result<bool> {
+    if attr.is_empty() {
+        return Ok(false);
+    }
+    let attr = proc_macro2::TokenStream::from(attr);
+    let allowed = kind.attribute == "reducer";
+    match syn::parse2::<syn::Ident>(attr.clone()) {
+        Ok(ident) if allowed && ident == "associative" => Ok(true),
+        _ => {
+            let message = match allowed {
+                true => "`#[reducer]` takes no arguments but `associative`".to_string(),
+                false => format!("`#[{}]` takes no arguments", kind.attribute),
+            };
+            Err(syn::Error::new(attr.span(), message))
+        }
+    }
+}
+
+/// An associative reducer folds accumulators into accumulators, so its two arguments and
+/// its result (inside a `Result`) must be written as one type.
+fn check_associative(sig: &syn::Signature) -> syn::Result<()> {
+    let written = |ty: &Type| quote!(#ty).to_string();
+    let args: Vec<String> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(written(&typed.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let ret = match &sig.output {
+        ReturnType::Type(_, ty) => ok_type(ty).map(written),
+        ReturnType::Default => None,
+    };
+    if args.len() == 2 && args[0] == args[1] && ret.as_deref() == Some(args[0].as_str()) {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        sig.span(),
+        "`#[reducer(associative)]` step must take and return one type; expected `fn(A, A) -> A`",
+    ))
+}
+
+/// The success type of a return type: `T` of `Result<T, E>`, else the type itself.
+fn ok_type(ty: &Type) -> Option<&Type> {
+    if !is_result(ty) {
+        return Some(ty);
+    }
+    let Type::Path(path) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else { return None };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+fn step_module(kind: &StepKind, func: &ItemFn, associative: bool) -> syn::Result<proc_macro2::TokenStream> {
     let sig = &func.sig;
     let wrong = |span: Span, why: &str| {
         let message = format!(
@@ -110,6 +165,9 @@ fn step_module(kind: &StepKind, func: &ItemFn) -> syn::Result<proc_macro2::Token
         ReturnType::Type(_, ty) => is_result(ty),
     };
 
+    if associative {
+        check_associative(sig)?;
+    }
     let call = match (kind.arity, borrowed) {
         (0, _) => "NoArgs",
         (1, None) => "ByValue",
@@ -133,6 +191,7 @@ fn step_module(kind: &StepKind, func: &ItemFn) -> syn::Result<proc_macro2::Token
     let private = quote! { ::bytewax_guest::__private };
     // Spanned at the signature so a type that does not fit (not serde, wrong return)
     // is reported at the user's function rather than inside the macro.
+    let associative = associative.then(|| quote!(true)).unwrap_or_else(|| quote!(false));
     let step_body = quote_spanned! {sig.span()=>
         #private::StepBody::#body(&#private::#adapter {
             f: #private::#call { f: super::#ident },
@@ -146,6 +205,7 @@ fn step_module(kind: &StepKind, func: &ItemFn) -> syn::Result<proc_macro2::Token
             pub const STEP: #private::StepDef = #private::StepDef {
                 name: #name,
                 body: #step_body,
+                associative: #associative,
             };
         }
     })

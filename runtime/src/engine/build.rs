@@ -127,7 +127,7 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                     .map_or(steps.len(), |n| i + n);
                 let run = &steps[i..end];
                 let name = run.iter().map(Step::step_id).collect::<Vec<_>>().join("+");
-                let chain = b.host.chain(run)?;
+                let chain = b.host.chain(run, steps.get(end))?;
                 let out = chain_operator(upstream(current, step)?, &name, chain, b.ctx.clone());
                 i = end;
                 stream = Some(out);

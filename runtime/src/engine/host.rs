@@ -134,8 +134,9 @@ pub trait StepHost: Send + Sync + 'static {
         worker: WorkerInfo,
         restored: Restored<'_>,
     ) -> Result<Box<dyn Source>, StepError>;
-    /// A chain of consecutive stateless steps.
-    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError>;
+    /// A chain of consecutive stateless steps, and the step it feeds (a host may prepare
+    /// items for it, e.g. combine values for an associative reducer).
+    fn chain(&self, steps: &[Step], next: Option<&Step>) -> Result<Box<dyn Chain>, StepError>;
     /// The key splitter in front of a stateful step.
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError>;
     /// The logic of a stateful step.

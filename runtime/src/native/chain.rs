@@ -4,7 +4,7 @@ use super::builtin;
 use crate::engine::Chain;
 use crate::error::StepError;
 use crate::item::Item;
-use crate::plan::{FnRef, Step};
+use crate::plan::{ClockSpec, FnRef, Step};
 use crate::wasm::{Batch, StatelessKind, WasmChain};
 
 /// Who a step is, for its errors.
@@ -35,8 +35,9 @@ pub fn encoded(item: Item) -> Vec<u8> {
 }
 
 impl NativeChain {
-    /// Instantiates the chain's functions on this worker.
-    pub fn new(steps: &[Step]) -> Result<Self, StepError> {
+    /// Instantiates the chain's functions on this worker. `next` is the step the chain
+    /// feeds, if any: see [`NativeChain::combine_for`].
+    pub fn new(steps: &[Step], next: Option<&Step>) -> Result<Self, StepError> {
         let mut stages: Vec<Stage> = Vec::new();
         for step in steps {
             let (kind, role, f) = describe(step)?;
@@ -61,7 +62,29 @@ impl NativeChain {
                 FnRef::Python { .. } => return Err(super::python_step(step)),
             }
         }
-        Ok(NativeChain { stages })
+        let mut chain = NativeChain { stages };
+        if let Some(next) = next {
+            chain.combine_for(next)?;
+        }
+        Ok(chain)
+    }
+
+    /// When the chain feeds a `reduce_window` on the system clock whose reducer lives in
+    /// the component of the chain's last (WASM) run and is declared associative, that run
+    /// folds its `(key, value)` outputs per key within each batch before they leave the
+    /// component. The window then gets one value per key and batch instead of one per item;
+    /// with a system clock every item of a batch falls into the same windows, and
+    /// associativity makes folding early the same as folding each value in turn.
+    fn combine_for(&mut self, next: &Step) -> Result<(), StepError> {
+        let Step::ReduceWindow { clock: ClockSpec::System {}, reducer, .. } = next else { return Ok(()) };
+        let Some(Stage::Wasm { chain, labels }) = self.stages.last_mut() else { return Ok(()) };
+        let context = format!("{}, reducer `{}`", next.op(), reducer.label());
+        let combines = chain.combine_with(reducer).map_err(|e| StepError::message(next.step_id(), context.as_str(), e.to_string()))?;
+        if combines {
+            // A failing reducer reports the stage after the run's steps: the window step.
+            labels.push(Label { step_id: next.step_id().to_owned(), context });
+        }
+        Ok(())
     }
 }
 

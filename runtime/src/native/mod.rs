@@ -54,8 +54,8 @@ impl StepHost for NativeHost {
         })
     }
 
-    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError> {
-        Ok(Box::new(NativeChain::new(steps)?))
+    fn chain(&self, steps: &[Step], next: Option<&Step>) -> Result<Box<dyn Chain>, StepError> {
+        Ok(Box::new(NativeChain::new(steps, next)?))
     }
 
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {

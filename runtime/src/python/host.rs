@@ -90,7 +90,7 @@ impl StepHost for PyStepHost {
         })
     }
 
-    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError> {
+    fn chain(&self, steps: &[Step], _next: Option<&Step>) -> Result<Box<dyn Chain>, StepError> {
         Ok(Box::new(PyChain::new(steps, &self.callables)?))
     }
 

@@ -127,12 +127,14 @@ impl StepInstance {
     /// Consecutive stateless steps `steps` over a batch, in one call. On failure, the
     /// index of the step that failed, when the guest could tell.
     pub fn chain(&mut self, steps: &[String], items: &Batch) -> Result<Batch, (Option<usize>, WasmCallError)> {
-        let out = self.call_with(|b, s| b.bytewax_steps_steps().call_chain(s, steps, items)).map_err(|failed| match failed {
-            Failed::Guest(ChainError { stage, message }) => (Some(stage as usize), WasmCallError::Guest(message)),
-            Failed::Host(e) => (None, e),
-        })?;
-        out.check("items").map_err(|e| (None, e))?;
-        Ok(out)
+        chain_output(self.call_with(|b, s| b.bytewax_steps_steps().call_chain(s, steps, items)))
+    }
+
+    /// [`chain`](Self::chain), then its `(key, value)` pairs combined per key by the
+    /// associative `reducer`: one `(key, combined)` pair per key. A failure of the reducer
+    /// has the stage `steps.len()`.
+    pub fn chain_combine(&mut self, steps: &[String], reducer: &str, items: &Batch) -> Result<Batch, (Option<usize>, WasmCallError)> {
+        chain_output(self.call_with(|b, s| b.bytewax_steps_steps().call_chain_combine(s, steps, reducer, items)))
     }
 
     /// A `filter` step's verdict per item.
@@ -172,6 +174,16 @@ impl StepInstance {
         let times = self.call(|b, s| b.bytewax_steps_steps().call_event_time(s, step, items))?;
         same_length(times, items.len())
     }
+}
+
+/// A chain call's items, or its failure with the failing stage when the guest named one.
+fn chain_output(result: Result<Batch, Failed<ChainError>>) -> Result<Batch, (Option<usize>, WasmCallError)> {
+    let out = result.map_err(|failed| match failed {
+        Failed::Guest(ChainError { stage, message }) => (Some(stage as usize), WasmCallError::Guest(message)),
+        Failed::Host(e) => (None, e),
+    })?;
+    out.check("items").map_err(|e| (None, e))?;
+    Ok(out)
 }
 
 fn ticks(ms: u64) -> u64 {

@@ -1,6 +1,6 @@
 //! Stateless WASM steps: consecutive steps of one component fused into one `chain` call.
 
-use super::bindings::Batch;
+use super::bindings::{Batch, StepKind};
 use super::instance::{StepInstance, WasmCallError};
 use crate::plan::FnRef;
 
@@ -27,6 +27,9 @@ pub struct WasmChain {
     first: FnRef,
     exports: Vec<String>,
     kinds: Vec<StatelessKind>,
+    /// An associative reducer of the same component that combines the run's `(key, value)`
+    /// outputs per key before they leave the call.
+    combiner: Option<String>,
 }
 
 /// Why a chain call failed: the error, and which of the run's steps it came from when the
@@ -46,21 +49,41 @@ impl WasmChain {
             return Err(WasmCallError::Setup("not a WASM function".into()));
         };
         let instance = Box::new(super::instantiate(f)?);
-        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind] })
+        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None })
     }
 
     /// Adds the next step, if its function can share this run's instance; gives it back if not.
     pub fn join<'f>(&mut self, f: &'f FnRef, kind: StatelessKind) -> Result<(), &'f FnRef> {
+        match self.shared_export(f) {
+            Some(export) => {
+                self.exports.push(export.to_owned());
+                self.kinds.push(kind);
+                Ok(())
+            }
+            None => Err(f),
+        }
+    }
+
+    /// Has the run combine its `(key, value)` outputs per key with `reducer` before they
+    /// leave the call, when `reducer` can share this run's instance and the component
+    /// declares it associative. Returns whether it will.
+    pub fn combine_with(&mut self, reducer: &FnRef) -> Result<bool, WasmCallError> {
+        let Some(export) = self.shared_export(reducer).map(str::to_owned) else { return Ok(false) };
+        let associative = self.instance.describe()?.iter().any(|info| info.name == export && info.kind == StepKind::Reducer && info.associative);
+        if associative {
+            self.combiner = Some(export);
+        }
+        Ok(associative)
+    }
+
+    /// The export `f` names, if it lives in this run's component under the same limits and grants.
+    fn shared_export<'f>(&self, f: &'f FnRef) -> Option<&'f str> {
         match (&self.first, f) {
             (
                 FnRef::Wasm { component, limits, grants, .. },
                 FnRef::Wasm { component: c, limits: l, grants: g, export },
-            ) if component == c && limits == l && grants == g => {
-                self.exports.push(export.clone());
-                self.kinds.push(kind);
-                Ok(())
-            }
-            _ => Err(f),
+            ) if component == c && limits == l && grants == g => Some(export),
+            _ => None,
         }
     }
 
@@ -81,7 +104,11 @@ impl WasmChain {
 
     /// Runs every step of the run over `items`; returns what the last one produced.
     pub fn run(&mut self, items: &Batch) -> Result<Batch, ChainFailure> {
-        self.instance.chain(&self.exports, items).map_err(|(stage, error)| ChainFailure { stage, error })
+        match &self.combiner {
+            Some(reducer) => self.instance.chain_combine(&self.exports, reducer, items),
+            None => self.instance.chain(&self.exports, items),
+        }
+        .map_err(|(stage, error)| ChainFailure { stage, error })
     }
 
     /// A single `filter` step's verdict per item, for hosts that keep their own items.

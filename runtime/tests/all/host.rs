@@ -123,7 +123,7 @@ impl StepHost for TestHost {
         let lines = if worker.index == 0 { self.lines.clone() } else { Vec::new() };
         Ok(Box::new(VecSource(lines.into_iter())))
     }
-    fn chain(&self, steps: &[Step]) -> Result<Box<dyn Chain>, StepError> {
+    fn chain(&self, steps: &[Step], _next: Option<&Step>) -> Result<Box<dyn Chain>, StepError> {
         Ok(Box::new(TextChain(steps.to_vec())))
     }
     fn key_by(&self, _step: &Step) -> Result<Box<dyn KeyBy>, StepError> {

@@ -26,8 +26,9 @@ pub fn initial_count(word: String) -> (String, i64) {
     (word, 1)
 }
 
-/// Adds two counts.
-#[reducer]
+/// Adds two counts. Addition is associative, so the host may add up a batch's counts
+/// per word before they reach the window (see `chain-combine` in `wit/steps.wit`).
+#[reducer(associative)]
 pub fn add(count1: i64, count2: i64) -> i64 {
     count1 + count2
 }

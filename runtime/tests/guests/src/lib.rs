@@ -1,9 +1,11 @@
 //! Steps for the host's tests (`runtime/tests/all/`): one of each kind with a known
 //! answer, and three that misbehave (`spin`, `hog`, `crash`) to prove the host's CPU
 //! deadline, memory cap and trap handling turn them into step errors; and three that reach
-//! for the environment, the clock and files, which the sandbox withholds unless granted.
+//! for the environment, the clock and files, which the sandbox withholds unless granted;
+//! and reducers whose results show whether the host folded values early (`combining`).
 
 mod ambient;
+mod combining;
 mod kinds;
 mod misbehaving;
 
@@ -25,6 +27,9 @@ bytewax_guest::export_steps!(
     kinds::push,
     kinds::ts,
     kinds::add_readings,
+    combining::key_by_initial,
+    combining::join,
+    combining::join_in_order,
     ambient::env_var,
     ambient::wall_millis,
     ambient::first_line,

@@ -1,0 +1,83 @@
+//! Combining a batch's `(key, value)` pairs per key with an associative reducer, inside the
+//! component, before they reach the host.
+//!
+//! A reducer declared associative may fold a key's values together in any grouping, so a
+//! chain that ends in `(key, value)` pairs can hand the host one pair per key and batch
+//! instead of one per item: the host's keying, routing and windowing then run per key.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::codec;
+use crate::lane::Lane;
+use crate::wit::Batch;
+
+/// Folds each key's values with `fold`, in arrival order, and encodes one `(key, combined)`
+/// pair per key onto `out`, keys in order of first appearance. A key's first value is its
+/// accumulator, as in `reduce-window`.
+pub fn combine_pairs<A, V>(
+    step: &str,
+    pairs: Lane,
+    out: &mut Batch,
+    fold: impl Fn(A, V) -> Result<A, String>,
+) -> Result<(), String>
+where
+    A: Serialize + DeserializeOwned + 'static,
+    V: DeserializeOwned + 'static,
+{
+    // A fixed seed: a guest has no random source unless the plan grants one, and a
+    // crafted key set can only slow this guest down, which its deadline bounds.
+    let mut index: HashMap<String, usize, FixedState> = HashMap::default();
+    let mut accs: Vec<Option<A>> = Vec::new();
+    let mut add = |key: Cow<'_, str>, value: V| -> Result<(), String> {
+        match index.get(key.as_ref()) {
+            Some(&g) => {
+                let acc = accs[g].take().expect("an accumulator is put back after each fold");
+                accs[g] = Some(fold(acc, value)?);
+            }
+            None => {
+                index.insert(key.into_owned(), accs.len());
+                accs.push(Some(first_acc(step, value)?));
+            }
+        }
+        Ok(())
+    };
+    match pairs {
+        Lane::Typed(items) => {
+            let items = items.downcast::<Vec<(String, V)>>().unwrap_or_else(|_| unreachable!("lane type checked by the chain"));
+            for (key, value) in *items {
+                add(Cow::Owned(key), value)?;
+            }
+        }
+        Lane::Encoded(items) => {
+            for item in items.iter() {
+                let (key, value): (&str, V) = codec::decode_borrowed(step, item)?;
+                add(Cow::Borrowed(key), value)?;
+            }
+        }
+    }
+    let mut keys: Vec<Option<String>> = vec![None; accs.len()];
+    for (key, g) in index {
+        keys[g] = Some(key);
+    }
+    for (key, acc) in keys.into_iter().zip(accs) {
+        let pair = (key.expect("every group has a key"), acc.expect("every group has an accumulator"));
+        out.push_value(step, &pair)?;
+    }
+    Ok(())
+}
+
+/// A key's first value as its accumulator. `#[reducer(associative)]` only accepts
+/// `fn(A, A) -> A`, so the value already is one; moved, not re-encoded.
+fn first_acc<A: 'static, V: 'static>(step: &str, value: V) -> Result<A, String> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<A>>() {
+        Some(acc) => Ok(acc.take().expect("just filled")),
+        None => Err(format!("step `{step}`: an associative reducer must take and return one type")),
+    }
+}
