@@ -76,36 +76,51 @@ impl WindowGrouping {
     }
 }
 
-/// A batch's items grouped by key: keys in order of first appearance, each key's items in
-/// arrival order. When every item of a batch has the same time (a system clock), a key's
-/// items all go into the same windows, so the window state is looked up once per key
-/// rather than once per item.
+/// A batch's items grouped by key, through their window-set slots: keys in order of
+/// first appearance, each key's items in arrival order. When every item of a batch has the
+/// same time (a system clock), a key's items all go into the same windows, so the window
+/// state is placed once per key rather than once per item. Grouping by slot index needs no
+/// second hash of the key, only a scratch entry per slot.
 #[derive(Default)]
-pub struct KeyGrouping {
+pub struct SlotGrouping {
     /// Per key: the index of its first item.
     firsts: Vec<u32>,
+    /// Per key: its slot.
+    slots: Vec<KeySlot>,
     /// Item indices, grouped by key, each group in arrival order.
     order: Vec<u32>,
     /// Group `g`'s items are `order[ends[g-1]..ends[g]]`.
     ends: Vec<u32>,
+    /// Per slot index: its group in the batch being grouped, or `NO_GROUP`.
+    group_of_slot: Vec<u32>,
 }
 
-impl KeyGrouping {
-    /// Groups `keys` (one per item).
-    pub fn group(&mut self, keys: &[String]) {
-        let mut index: HashMap<&str, u32, RandomState> = HashMap::with_capacity_and_hasher(keys.len() / 2, RandomState::default());
+const NO_GROUP: u32 = u32::MAX;
+
+impl SlotGrouping {
+    /// Groups items by their slots (one per item).
+    pub fn group(&mut self, item_slots: &[KeySlot]) {
         self.firsts.clear();
-        let group_of: Vec<u32> = keys
+        self.slots.clear();
+        let group_of: Vec<u32> = item_slots
             .iter()
             .enumerate()
-            .map(|(i, key)| {
-                let next = self.firsts.len() as u32;
-                *index.entry(key.as_str()).or_insert_with(|| {
+            .map(|(i, slot)| {
+                let at = slot.index();
+                if at >= self.group_of_slot.len() {
+                    self.group_of_slot.resize(at + 1, NO_GROUP);
+                }
+                if self.group_of_slot[at] == NO_GROUP {
+                    self.group_of_slot[at] = self.firsts.len() as u32;
                     self.firsts.push(i as u32);
-                    next
-                })
+                    self.slots.push(*slot);
+                }
+                self.group_of_slot[at]
             })
             .collect();
+        for slot in &self.slots {
+            self.group_of_slot[slot.index()] = NO_GROUP;
+        }
         // A counting sort: stable, so each group keeps its arrival order.
         self.ends.clear();
         self.ends.resize(self.firsts.len(), 0);
@@ -118,7 +133,7 @@ impl KeyGrouping {
             start
         }).collect();
         self.order.clear();
-        self.order.resize(keys.len(), 0);
+        self.order.resize(item_slots.len(), 0);
         for (i, &g) in group_of.iter().enumerate() {
             self.order[next[g as usize] as usize] = i as u32;
             next[g as usize] += 1;
@@ -133,6 +148,11 @@ impl KeyGrouping {
     /// The index of key `g`'s first item.
     pub fn first(&self, g: usize) -> usize {
         self.firsts[g] as usize
+    }
+
+    /// Key `g`'s slot.
+    pub fn slot(&self, g: usize) -> KeySlot {
+        self.slots[g]
     }
 
     /// Key `g`'s items, in arrival order.
@@ -171,13 +191,19 @@ mod tests {
 
     #[test]
     fn keys_in_first_seen_order_items_in_arrival_order() {
-        let keys: Vec<String> = ["b", "a", "b", "c", "a", "b"].iter().map(|k| k.to_string()).collect();
-        let mut grouping = KeyGrouping::default();
-        grouping.group(&keys);
+        let mut set: WindowSet<()> = WindowSet::new(Clock::System, Shape::Grid(GridWindower::tumbling(0, 10)));
+        let keys = ["b", "a", "b", "c", "a", "b"];
+        let slots: Vec<KeySlot> = keys.iter().map(|k| set.slot_of(k)).collect();
+        let mut grouping = SlotGrouping::default();
+        grouping.group(&slots);
         assert_eq!(grouping.len(), 3);
         let groups: Vec<(usize, Vec<usize>)> = (0..3).map(|g| (grouping.first(g), grouping.items(g).collect())).collect();
         assert_eq!(groups, [(0, vec![0, 2, 5]), (1, vec![1, 4]), (3, vec![3])]);
-        grouping.group(&keys[3..4]);
+        assert_eq!((0..3).map(|g| set.key(grouping.slot(g))).collect::<Vec<_>>(), ["b", "a", "c"]);
+        // The scratch is clean for the next batch: a key seen before starts a new group.
+        grouping.group(&slots[3..4]);
         assert_eq!((grouping.len(), grouping.items(0).collect::<Vec<_>>()), (1, vec![0]));
+        grouping.group(&slots[..2]);
+        assert_eq!((grouping.first(0), grouping.first(1)), (0, 1));
     }
 }

@@ -11,7 +11,7 @@ mod system_clock;
 
 use super::builtin;
 use super::chain::encoded;
-use super::grouping::{KeyGrouping, WindowGrouping};
+use super::grouping::{SlotGrouping, WindowGrouping};
 use super::keyed::WasmFns;
 use crate::codec::encode_pair;
 use crate::engine::KeyedLogic;
@@ -66,7 +66,7 @@ pub struct NativeWindows {
     keeps_values: bool,
     seq: u64,
     grouping: WindowGrouping,
-    by_key: KeyGrouping,
+    by_key: SlotGrouping,
 }
 
 impl NativeWindows {
@@ -89,7 +89,7 @@ impl NativeWindows {
             keeps_values,
             seq: 0,
             grouping: WindowGrouping::default(),
-            by_key: KeyGrouping::default(),
+            by_key: SlotGrouping::default(),
         })
     }
 

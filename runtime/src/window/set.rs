@@ -208,7 +208,11 @@ impl<A> WindowSet<A> {
         &self.slots[slot.index()].key
     }
 
-    fn slot(&mut self, key: &str) -> KeySlot {
+    /// The key's slot, opening one without windows if it has none. A host that places
+    /// many items of one batch looks each key up once here and groups by slot, rather than
+    /// hashing keys a second time; a slot left without windows is freed by the next
+    /// [`WindowSet::settle`] of it.
+    pub fn slot_of(&mut self, key: &str) -> KeySlot {
         if let Some(&slot) = self.index.get(key) {
             return slot;
         }
@@ -235,7 +239,12 @@ impl<A> WindowSet<A> {
     /// accumulator. Sessions an item bridges are merged, their accumulators with `merge`.
     /// Call [`WindowSet::settle`] for the slot once the item's value is folded in.
     pub fn place(&mut self, key: &str, t: Millis, now: Millis, ids: &mut Vec<WindowId>, merge: impl FnMut(&mut A, A)) -> Placed {
-        let slot = self.slot(key);
+        let slot = self.slot_of(key);
+        self.place_in(slot, t, now, ids, merge)
+    }
+
+    /// [`WindowSet::place`] for a key already looked up with [`WindowSet::slot_of`].
+    pub fn place_in(&mut self, slot: KeySlot, t: Millis, now: Millis, ids: &mut Vec<WindowId>, merge: impl FnMut(&mut A, A)) -> Placed {
         self.changed.note(slot);
         let clock = self.clock;
         let state = &mut self.slots[slot.index()].state;
@@ -398,7 +407,7 @@ impl<A> WindowSet<A> {
 
     /// Puts back a key's state from a snapshot, replacing what the key had.
     pub fn restore(&mut self, key: &str, state: KeyWindows<A>) {
-        let slot = self.slot(key);
+        let slot = self.slot_of(key);
         self.slots[slot.index()].state = state;
         self.reschedule(slot);
     }

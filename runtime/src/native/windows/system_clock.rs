@@ -16,7 +16,8 @@ impl NativeWindows {
         let shape = self.windows.shape();
         let wasm = matches!(self.fold, Aggregation::WasmReduce(_) | Aggregation::WasmFold(_));
         let mut by_key = std::mem::take(&mut self.by_key);
-        by_key.group(keys);
+        let slots: Vec<KeySlot> = keys.iter().map(|key| self.windows.slot_of(key)).collect();
+        by_key.group(&slots);
         self.grouping.clear();
         let mut groups = Groups::new();
         // Per window given to the component, in order: its key's slot and its id.
@@ -26,7 +27,7 @@ impl NativeWindows {
         for g in 0..by_key.len() {
             ids.clear();
             let key = keys[by_key.first(g)].as_str();
-            let placed = self.windows.place(key, now, now, &mut ids, merge_kept);
+            let placed = self.windows.place_in(by_key.slot(g), now, now, &mut ids, merge_kept);
             for _ in by_key.items(g) {
                 self.late.note(&self.step_id, shape, key, now, &placed);
             }
