@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +147,7 @@ impl<A, B: Serialize, F: Fn(&A) -> B> Serialize for MappedWindows<'_, A, F> {
 }
 
 struct Slot<A> {
-    key: String,
+    key: CompactString,
     state: KeyWindows<A>,
     // When this key's earliest window closes, in system time, if it is scheduled.
     wake: Option<Millis>,
@@ -167,7 +168,7 @@ pub struct Placed {
 pub struct WindowSet<A> {
     clock: Clock,
     shape: Shape,
-    index: HashMap<String, KeySlot, RandomState>,
+    index: HashMap<CompactString, KeySlot, RandomState>,
     slots: Vec<Slot<A>>,
     free: Vec<KeySlot>,
     wakes: BTreeSet<(Millis, KeySlot)>,
@@ -226,11 +227,11 @@ impl<A> WindowSet<A> {
                 slot
             }
             None => {
-                self.slots.push(Slot { key: key.to_owned(), state: fresh, wake: None });
+                self.slots.push(Slot { key: CompactString::from(key), state: fresh, wake: None });
                 KeySlot(self.slots.len() as u32 - 1)
             }
         };
-        self.index.insert(key.to_owned(), slot);
+        self.index.insert(CompactString::from(key), slot);
         slot
     }
 
