@@ -174,6 +174,55 @@ def test_reduce_window_sum_per_key():
     assert sorted(out) == [("a", 14), ("b", 0)]
 
 
+def _left_fold(values):
+    acc = values[0]
+    for v in values[1:]:
+        acc = f"({acc} {v})"
+    return acc
+
+
+def test_reduce_window_with_an_associative_wasm_reducer_folds_batches_early():
+    # `join` is declared associative and brackets its grouping: whole batches folded in
+    # the component before the window show up as brackets a left fold would not make.
+    items = ["a1", "b1", "a2"] * 3000
+    out = run_flow(
+        items,
+        lambda f: f.map(guest("key_by_initial")),
+        lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join")),
+    )
+    joined = dict(out)
+    assert sorted(joined) == ["a", "b"]
+    for key, text in joined.items():
+        values = [i for i in items if i.startswith(key)]
+        assert text.replace("(", "").replace(")", "").split() == values
+        assert text != _left_fold(values)
+
+
+def test_reduce_window_with_a_reducer_not_declared_associative_folds_one_by_one():
+    items = ["a1", "b1", "a2"] * 3000
+    out = run_flow(
+        items,
+        lambda f: f.map(guest("key_by_initial")),
+        lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join_in_order")),
+    )
+    joined = dict(out)
+    for key in ("a", "b"):
+        assert joined[key] == _left_fold([i for i in items if i.startswith(key)])
+
+
+def test_an_associative_reducer_failing_while_combining_names_the_window_step():
+    with pytest.raises(Exception) as info:
+        run_flow(
+            ["a1", "b1", "boom", "a2"],
+            lambda f: f.map(guest("key_by_initial")),
+            lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join")),
+        )
+    text = all_text(info.value)
+    assert "joined" in text, text
+    assert "cannot join `boom`" in text, text
+    assert_echo_still_works()
+
+
 T0_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z
 
 

@@ -36,7 +36,7 @@ pub fn encoded(item: Item) -> Vec<u8> {
 
 impl NativeChain {
     /// Instantiates the chain's functions on this worker. `next` is the step the chain
-    /// feeds, if any: see [`NativeChain::combine_for`].
+    /// feeds, if any: see [`combine_before`].
     pub fn new(steps: &[Step], next: Option<&Step>) -> Result<Self, StepError> {
         let mut stages: Vec<Stage> = Vec::new();
         for step in steps {
@@ -69,23 +69,29 @@ impl NativeChain {
         Ok(chain)
     }
 
-    /// When the chain feeds a `reduce_window` on the system clock whose reducer lives in
-    /// the component of the chain's last (WASM) run and is declared associative, that run
-    /// folds its `(key, value)` outputs per key within each batch before they leave the
-    /// component. The window then gets one value per key and batch instead of one per item;
-    /// with a system clock every item of a batch falls into the same windows, and
-    /// associativity makes folding early the same as folding each value in turn.
     fn combine_for(&mut self, next: &Step) -> Result<(), StepError> {
-        let Step::ReduceWindow { clock: ClockSpec::System {}, reducer, .. } = next else { return Ok(()) };
-        let Some(Stage::Wasm { chain, labels }) = self.stages.last_mut() else { return Ok(()) };
-        let context = format!("{}, reducer `{}`", next.op(), reducer.label());
-        let combines = chain.combine_with(reducer).map_err(|e| StepError::message(next.step_id(), context.as_str(), e.to_string()))?;
-        if combines {
-            // A failing reducer reports the stage after the run's steps: the window step.
-            labels.push(Label { step_id: next.step_id().to_owned(), context });
+        if let Some(Stage::Wasm { chain, labels }) = self.stages.last_mut() {
+            if let Some((step_id, context)) = combine_before(chain, next)? {
+                labels.push(Label { step_id, context });
+            }
         }
         Ok(())
     }
+}
+
+/// When a WASM run ends a chain that feeds a `reduce_window` on the system clock, whose
+/// reducer lives in the run's component and is declared associative, the run folds its
+/// `(key, value)` outputs per key within each batch before they leave the component. The
+/// window then gets one value per key and batch instead of one per item; with a system
+/// clock every item of a batch falls into the same windows, and associativity makes folding
+/// early the same as folding each value in turn. Returns the window step's label (step id
+/// and context) when the run combines: a failing reducer reports the stage after the run's
+/// steps, which is the window step.
+pub fn combine_before(chain: &mut WasmChain, next: &Step) -> Result<Option<(String, String)>, StepError> {
+    let Step::ReduceWindow { clock: ClockSpec::System {}, reducer, .. } = next else { return Ok(None) };
+    let context = format!("{}, reducer `{}`", next.op(), reducer.label());
+    let combines = chain.combine_with(reducer).map_err(|e| StepError::message(next.step_id(), context.as_str(), e.to_string()))?;
+    Ok(combines.then(|| (next.step_id().to_owned(), context)))
 }
 
 fn describe(step: &Step) -> Result<(StatelessKind, &'static str, &FnRef), StepError> {

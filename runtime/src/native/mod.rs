@@ -13,7 +13,7 @@ use crate::engine::{Chain, KeyBy, KeyedLogic, Restored, Sink, Source, StepHost, 
 use crate::error::StepError;
 use crate::plan::{SinkSpec, SourceSpec, Step};
 
-pub use chain::{chain_error, NativeChain};
+pub use chain::{chain_error, combine_before, NativeChain};
 pub use io::{LineSink, TestingSource};
 pub use keyed::{NativeKeyBy, NativeStateful};
 pub use windows::NativeWindows;

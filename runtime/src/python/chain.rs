@@ -12,7 +12,7 @@ use crate::engine::Chain;
 use crate::error::{texts, StepError};
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
-use crate::native::chain_error;
+use crate::native::{chain_error, combine_before};
 use crate::wasm::{Batch, StatelessKind, WasmChain};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,13 +45,18 @@ pub struct PyChain {
 
 impl PyChain {
     /// Resolves each step's function (and instantiates WASM components for this worker).
-    pub fn new(steps: &[Step], callables: &Callables) -> Result<Self, StepError> {
+    /// `next` is the step the chain feeds: a WASM run at the end may combine its values
+    /// for it (see [`combine_before`]).
+    pub fn new(steps: &[Step], callables: &Callables, next: Option<&Step>) -> Result<Self, StepError> {
         let mut stages: Vec<Stage> = Vec::new();
         for step in steps {
             if join_wasm_run(stages.last_mut(), step) {
                 continue;
             }
             stages.push(stage(step, callables)?);
+        }
+        if let (Some(next), Some(Stage { code: Code::Wasm { chain, labels }, .. })) = (next, stages.last_mut()) {
+            labels.extend(combine_before(chain, next)?);
         }
         Ok(PyChain { stages })
     }

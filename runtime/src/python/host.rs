@@ -90,8 +90,8 @@ impl StepHost for PyStepHost {
         })
     }
 
-    fn chain(&self, steps: &[Step], _next: Option<&Step>) -> Result<Box<dyn Chain>, StepError> {
-        Ok(Box::new(PyChain::new(steps, &self.callables)?))
+    fn chain(&self, steps: &[Step], next: Option<&Step>) -> Result<Box<dyn Chain>, StepError> {
+        Ok(Box::new(PyChain::new(steps, &self.callables, next)?))
     }
 
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {
