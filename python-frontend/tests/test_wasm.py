@@ -181,42 +181,39 @@ def _left_fold(values):
     return acc
 
 
-def test_reduce_window_with_an_associative_wasm_reducer_folds_batches_early():
-    # `join` is declared associative and brackets its grouping: whole batches folded in
-    # the component before the window show up as brackets a left fold would not make.
-    items = ["a1", "b1", "a2"] * 3000
+JOIN_ITEMS = ["a1", "b1", "a2"] * 3000
+
+
+def _joined_by_initial(items, reducer):
+    """Keys each word by its first letter and joins a key's words in one window."""
     out = run_flow(
         items,
         lambda f: f.map(guest("key_by_initial")),
-        lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join")),
+        lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest(reducer)),
     )
-    joined = dict(out)
+    return dict(out)
+
+
+def test_reduce_window_with_an_associative_wasm_reducer_folds_batches_early():
+    # `join` is declared associative and brackets its grouping: whole batches folded in
+    # the component before the window show up as brackets a left fold would not make.
+    joined = _joined_by_initial(JOIN_ITEMS, "join")
     assert sorted(joined) == ["a", "b"]
     for key, text in joined.items():
-        values = [i for i in items if i.startswith(key)]
+        values = [i for i in JOIN_ITEMS if i.startswith(key)]
         assert text.replace("(", "").replace(")", "").split() == values
         assert text != _left_fold(values)
 
 
 def test_reduce_window_with_a_reducer_not_declared_associative_folds_one_by_one():
-    items = ["a1", "b1", "a2"] * 3000
-    out = run_flow(
-        items,
-        lambda f: f.map(guest("key_by_initial")),
-        lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join_in_order")),
-    )
-    joined = dict(out)
+    joined = _joined_by_initial(JOIN_ITEMS, "join_in_order")
     for key in ("a", "b"):
-        assert joined[key] == _left_fold([i for i in items if i.startswith(key)])
+        assert joined[key] == _left_fold([i for i in JOIN_ITEMS if i.startswith(key)])
 
 
 def test_an_associative_reducer_failing_while_combining_names_the_window_step():
     with pytest.raises(Exception) as info:
-        run_flow(
-            ["a1", "b1", "boom", "a2"],
-            lambda f: f.map(guest("key_by_initial")),
-            lambda f: f.reduce_window("joined", SystemClockConfig(), ONE_WINDOW, guest("join")),
-        )
+        _joined_by_initial(["a1", "b1", "boom", "a2"], "join")
     text = all_text(info.value)
     assert "joined" in text, text
     assert "cannot join `boom`" in text, text
