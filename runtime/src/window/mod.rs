@@ -2,13 +2,15 @@
 //! window state of a windowing step. User code only folds values into accumulators.
 
 mod clock;
+mod key_windows;
 mod late;
 mod set;
 mod windower;
 
 pub use clock::{Clock, KeyClock};
 pub use late::LateLog;
-pub use set::{KeySlot, KeyWindows, MappedWindows, Placed, Shape, Window, WindowSet};
+pub use key_windows::{KeyWindows, MappedWindows, Window};
+pub use set::{KeySlot, Placed, Shape, WindowSet};
 
 use crate::error::StepError;
 use crate::plan::{parse_instant, ClockSpec, Step, WindowSpec};

@@ -1,6 +1,7 @@
 //! The window set against hand-worked timelines.
 
 use super::*;
+use crate::window::MappedWindows;
 
 type Out = Vec<(String, WindowId, i64)>;
 
