@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::LineReader;
-use crate::engine::{owner, some_worker_idle, Poll, Restored, Source, WorkerInfo};
+use crate::engine::{owner, restored_part, some_worker_idle, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
-use crate::recovery::{decode, encode, KeyChange};
+use crate::recovery::{encode, KeyChange};
 
 /// Lines of this worker's files, one file after another. Each file's snapshot is the byte
 /// offset after its last line read.
@@ -34,11 +34,9 @@ impl DirSource {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.file_type().map_err(fail)?.is_file() && glob_match(glob, &name) {
                 if owner(&name, worker.count) == worker.index {
-                    let offset = match restored.iter().find(|(part, _)| *part == name) {
-                        Some((_, state)) => decode::<u64>(state)
-                            .map_err(|e| StepError::message(step_id, "input, dir", format!("resuming {name:?}: {e}")))?,
-                        None => 0,
-                    };
+                    let offset = restored_part::<u64>(restored, &name)
+                        .map_err(|e| StepError::message(step_id, "input, dir", format!("resuming {name:?}: {e}")))?
+                        .unwrap_or(0);
                     files.push((name.clone(), entry.path(), offset));
                 }
                 names.push(name);

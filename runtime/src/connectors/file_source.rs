@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::LineReader;
-use crate::engine::{owner, Poll, Restored, Source, WorkerInfo};
+use crate::engine::{owner, restored_part, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::recovery::KeyChange;
@@ -24,11 +24,9 @@ impl FileSource {
     /// Opens `path` on the worker that owns it. A missing file is an error naming the step.
     /// A resumed run starts at the offset `restored` holds for the path.
     pub fn open(step_id: &str, path: &str, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
-        let offset = match restored.iter().find(|(part, _)| part == path) {
-            Some((_, state)) => crate::recovery::decode::<u64>(state)
-                .map_err(|e| StepError::message(step_id, "input, FileInput", format!("resuming {path:?}: {e}")))?,
-            None => 0,
-        };
+        let offset = restored_part::<u64>(restored, path)
+            .map_err(|e| StepError::message(step_id, "input, FileInput", format!("resuming {path:?}: {e}")))?
+            .unwrap_or(0);
         let reader = if owner(path, worker.count) == worker.index {
             let r = LineReader::open(Path::new(path), offset).map_err(|e| {
                 StepError::io(

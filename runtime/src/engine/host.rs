@@ -15,6 +15,12 @@ use crate::recovery::{ChangeWriter, KeyChange};
 /// start.
 pub type Restored<'a> = &'a [(String, Vec<u8>)];
 
+/// The snapshot a resumed run saved for partition `part`, decoded; `None` on a fresh start
+/// or when `part` saved nothing. The error is the decoder's, for a step error to carry.
+pub fn restored_part<T: serde::de::DeserializeOwned>(restored: Restored<'_>, part: &str) -> Result<Option<T>, String> {
+    restored.iter().find(|(p, _)| p == part).map(|(_, state)| crate::recovery::decode(state)).transpose()
+}
+
 /// Which worker is building, out of how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerInfo {

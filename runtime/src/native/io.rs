@@ -4,10 +4,10 @@ use std::fs::OpenOptions;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 
 use crate::codec::{encode_json, render_python};
-use crate::engine::{owner, Poll, Restored, Sink, Source, WorkerInfo};
+use crate::engine::{owner, restored_part, Poll, Restored, Sink, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
-use crate::recovery::{decode, encode, KeyChange};
+use crate::recovery::{encode, KeyChange};
 
 /// `testing` input: the plan's own items, read by the worker that owns the partition
 /// [`TESTING_PART`]. Its snapshot is how many items it has emitted.
@@ -24,10 +24,9 @@ pub const TESTING_PART: &str = "testing";
 impl TestingSource {
     /// This worker's share of `items`, skipping those a resumed run already emitted.
     pub fn new(step_id: &str, items: &[serde_json::Value], worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
-        let skip = match restored.iter().find(|(part, _)| part == TESTING_PART) {
-            Some((_, state)) => decode::<u64>(state).map_err(|e| StepError::message(step_id, "input, testing", e))?,
-            None => 0,
-        };
+        let skip = restored_part::<u64>(restored, TESTING_PART)
+            .map_err(|e| StepError::message(step_id, "input, testing", e))?
+            .unwrap_or(0);
         let items: Vec<Vec<u8>> = if owner(TESTING_PART, worker.count) == worker.index {
             items.iter().skip(skip as usize).map(encode_json).collect()
         } else {
@@ -84,10 +83,9 @@ impl LineSink {
     /// so each line is written once. Other workers get a sink that never sees an item.
     pub fn file(step_id: &str, path: &str, worker: WorkerInfo, restored: Restored<'_>) -> Result<Self, StepError> {
         let fail = |what: String| move |e| StepError::io(step_id, "output, file", what, e);
-        let keep = match restored.iter().find(|(part, _)| part == path) {
-            Some((_, state)) => decode::<u64>(state).map_err(|e| StepError::message(step_id, "output, file", e))?,
-            None => 0,
-        };
+        let keep = restored_part::<u64>(restored, path)
+            .map_err(|e| StepError::message(step_id, "output, file", e))?
+            .unwrap_or(0);
         if owner(path, worker.count) != worker.index {
             let part = Some(path.to_owned());
             return Ok(LineSink { step_id: step_id.to_owned(), out: Box::new(std::io::sink()), buf: Vec::new(), part, written: None });

@@ -7,8 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
 use super::error::{repr, user_error};
-use super::item::{from_py, restore_py, snapshot_py};
-use crate::engine::{owner, route_hash, Restored, Sink, WorkerInfo};
+use super::item::{from_py, snapshot_py, PyItem};
+use crate::engine::{owner, restored_part, route_hash, Restored, Sink, WorkerInfo};
 use crate::recovery::KeyChange;
 use crate::error::{texts, StepError};
 use crate::item::Item;
@@ -136,12 +136,9 @@ impl PyPartitionedSink {
                 .into_iter()
                 .filter(|n| owner(n, worker.count) == worker.index)
             {
-                let resume_state = match restored.iter().find(|(part, _)| *part == name) {
-                    Some((_, state)) => restore_py(state).map_err(|e| {
-                        StepError::message(step_id, "output, build_part", format!("resuming part {name:?}: {e}"))
-                    })?,
-                    None => py.None(),
-                };
+                let resume_state = restored_part::<PyItem>(restored, &name)
+                    .map_err(|e| StepError::message(step_id, "output, build_part", format!("resuming part {name:?}: {e}")))?
+                    .map_or_else(|| py.None(), |item| item.0);
                 let built = out
                     .call_method1("build_part", (&name, resume_state))
                     .map_err(fail("build_part"))?;

@@ -4,8 +4,8 @@ use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 
 use super::error::user_error;
-use super::item::{from_py, restore_py, snapshot_py};
-use crate::engine::{owner, some_worker_idle, Poll, Restored, Source, WorkerInfo};
+use super::item::{from_py, snapshot_py, PyItem};
+use crate::engine::{owner, restored_part, some_worker_idle, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::recovery::KeyChange;
@@ -63,12 +63,9 @@ impl PySource {
                     .into_iter()
                     .filter(|n| owner(n, worker.count) == worker.index)
                 {
-                    let resume_state = match restored.iter().find(|(part, _)| *part == name) {
-                        Some((_, state)) => restore_py(state).map_err(|e| {
-                            StepError::message(step_id, "input, build_part", format!("resuming part {name:?}: {e}"))
-                        })?,
-                        None => py.None(),
-                    };
+                    let resume_state = restored_part::<PyItem>(restored, &name)
+                        .map_err(|e| StepError::message(step_id, "input, build_part", format!("resuming part {name:?}: {e}")))?
+                        .map_or_else(|| py.None(), |item| item.0);
                     let built = input
                         .call_method1("build_part", (&name, resume_state))
                         .map_err(fail("build_part"))?;

@@ -11,10 +11,10 @@ use rdkafka::topic_partition_list::TopicPartitionList;
 use rdkafka::Offset;
 
 use super::{client_config, unreachable, METADATA_TIMEOUT};
-use crate::engine::{owner, some_worker_idle, Poll, Restored, Source, WorkerInfo};
+use crate::engine::{owner, restored_part, some_worker_idle, Poll, Restored, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
-use crate::recovery::{decode, encode, KeyChange};
+use crate::recovery::{encode, KeyChange};
 
 type PartitionQueue = rdkafka::consumer::base_consumer::PartitionQueue<DefaultConsumerContext>;
 
@@ -115,10 +115,9 @@ impl KafkaSource {
             for index in partitions {
                 let name = format!("{index}-{topic}");
                 if owner(&name, worker.count) == worker.index {
-                    let next = match restored.iter().find(|(part, _)| *part == name) {
-                        Some((_, state)) => decode::<i64>(state).map_err(|e| fail(format!("resuming {name:?}: {e}")))?,
-                        None => spec.starting_offset,
-                    };
+                    let next = restored_part::<i64>(restored, &name)
+                        .map_err(|e| fail(format!("resuming {name:?}: {e}")))?
+                        .unwrap_or(spec.starting_offset);
                     let next = offset_of(next);
                     assignment.add_partition_offset(topic, index, next).map_err(|e| fail(e.to_string()))?;
                     // Split before assigning: once assigned, messages would go to the main queue.
