@@ -7,14 +7,13 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 use super::context::WorkerContext;
 use super::host::KeyedLogic;
-use super::route::route_hash;
+use super::exchange::keyed_pact;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::recovery::{ChangeWriter, SnapshotLog};
@@ -59,7 +58,7 @@ pub fn stateful_operator<'s>(
     log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
     let scope = stream.scope();
-    let pact = Exchange::new(|item: &KeyedItem| route_hash(&item.key));
+    let pact = keyed_pact();
     let mut snapshots = log.map(|log| Snapshots { step_id: step_id.to_owned(), log, dirty: None });
     stream.unary_frontier::<CapacityContainerBuilder<Vec<Item>>, _, _, _>(pact, name, move |init_cap, info| {
         let activator = scope.activator_for(info.address);
