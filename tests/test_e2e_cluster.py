@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from bytewax.connectors.stdio import StdOutput
 from bytewax.dataflow import Dataflow
+from bytewax.inputs import DynamicInput, StatelessSource
 from bytewax.testing import TestingInput
 from bytewax.window import EventClockConfig, TumblingWindow
 
@@ -91,6 +92,29 @@ def slow():
     flow = Dataflow()
     flow.input("inp", TestingInput(range(1_000_000)))
     flow.map(nap)
+    flow.output("out", StdOutput())
+    return flow
+
+
+class Sequences(DynamicInput):
+    """Every worker numbers the items of its own keys: 20000 items over 50 keys."""
+
+    def build(self, worker_index, worker_count):
+        class Numbered(StatelessSource):
+            def __init__(self):
+                self.items = ((f"w{worker_index}-k{n % 50}", n) for n in range(20000))
+
+            def next(self):
+                return next(self.items)
+
+        return Numbered()
+
+
+def in_order():
+    """Each item's key and number, as the stateful step sees them."""
+    flow = Dataflow()
+    flow.input("inp", Sequences())
+    flow.stateful_map("seen", lambda: None, lambda s, n: (s, n))
     flow.output("out", StdOutput())
     return flow
 
@@ -184,6 +208,24 @@ def test_each_key_stays_on_one_worker(flows_dir):
     # The keys are spread over every worker of both processes.
     assert len({place for places in seen.values() for place in places}) == 4
     assert len({pid for places in seen.values() for pid, _ in places}) == 2
+
+
+@pytest.mark.parametrize("args", [["-p", "2"], ["-p", "2", "-w", "2"]], ids=" ".join)
+def test_each_keys_items_reach_the_stateful_step_in_input_order(flows_dir, args):
+    # Every key comes from one worker's input, in increasing numbers; crossing to the
+    # key's owner (in big batches, between processes) must not reorder them.
+    result = bytewax_run(flows_dir, "flows:in_order", *args)
+    assert result.returncode == 0, result.stderr
+    seen = {}
+    for line in result.stdout.splitlines():
+        key, n = eval(line)
+        seen.setdefault(key, []).append(n)
+    workers = 2 * int(args[-1]) if "-w" in args else 2
+    assert len(seen) == 50 * workers
+    for key, numbers in seen.items():
+        assert len(numbers) == 400, key
+        assert numbers == sorted(numbers), f"{key} arrived out of order"
+    assert sorted(n for numbers in seen.values() for n in numbers) == sorted(list(range(20000)) * workers)
 
 
 @pytest.mark.parametrize("args", [["-p", "2"], ["-p", "3", "-w", "2"], ["-w", "3"]])

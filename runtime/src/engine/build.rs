@@ -3,10 +3,11 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use timely::dataflow::operators::{Exchange, Probe};
+use timely::dataflow::operators::Probe;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use super::context::WorkerContext;
+use super::exchange::{exchange, hash_pact, spread_pact};
 use super::host::{StepHost, WorkerInfo};
 use super::input::{input_operator, Epochs};
 use super::stateful::stateful_operator;
@@ -80,12 +81,8 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                 let epochs = Epochs { start, interval: b.epoch_interval, probe: b.probe.clone() };
                 let stream = input_operator(scope, step_id, src, b.ctx.clone(), epochs, b.log());
                 if spread {
-                    // Some workers own no partition: share the items out so all of them work.
-                    let mut next: u64 = b.worker.index as u64;
-                    stream.exchange(move |_| {
-                        next = next.wrapping_add(1);
-                        next
-                    })
+                    // Some workers own no partition: share the batches out so all of them work.
+                    exchange(stream, spread_pact(b.worker.index))
                 } else {
                     stream
                 }
@@ -95,7 +92,7 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                 let mut items = upstream(current, step)?;
                 if b.worker.count > 1 {
                     if let Some(route) = sink.router() {
-                        items = items.exchange(route);
+                        items = exchange(items, hash_pact(route));
                     }
                 }
                 output_operator(items, &format!("output {step_id}"), step_id, sink, b.ctx.clone(), b.log())

@@ -2,6 +2,7 @@
 
 mod build;
 mod context;
+mod exchange;
 mod host;
 mod input;
 mod mesh;

@@ -7,14 +7,13 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 use super::context::WorkerContext;
 use super::host::KeyedLogic;
-use super::route::route_hash;
+use super::exchange::keyed_pact;
 use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::recovery::{ChangeWriter, SnapshotLog};
@@ -59,12 +58,13 @@ pub fn stateful_operator<'s>(
     log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
     let scope = stream.scope();
-    let pact = Exchange::new(|item: &KeyedItem| route_hash(&item.key));
+    let pact = keyed_pact();
     let mut snapshots = log.map(|log| Snapshots { step_id: step_id.to_owned(), log, dirty: None });
     stream.unary_frontier::<CapacityContainerBuilder<Vec<Item>>, _, _, _>(pact, name, move |init_cap, info| {
         let activator = scope.activator_for(info.address);
-        // Items that arrived before their epoch's turn, in epoch order.
-        let mut pending: BTreeMap<u64, Vec<KeyedItem>> = BTreeMap::new();
+        // Items that arrived before their epoch's turn, in epoch order, as they came: in
+        // batches of up to ARRIVAL_BATCH items (small arrivals are joined, big ones kept whole).
+        let mut pending: BTreeMap<u64, Vec<Vec<KeyedItem>>> = BTreeMap::new();
         // Held at the input frontier so timers and end of input can still emit.
         let mut held: Option<Capability<u64>> = Some(init_cap);
         let mut scheduled: Option<Instant> = None;
@@ -75,7 +75,7 @@ pub fn stateful_operator<'s>(
                     return;
                 }
                 if let Some(t) = cap.least() {
-                    pending.entry(*t).or_default().append(data);
+                    keep_arrival(pending.entry(*t).or_default(), data);
                 }
             });
             let Some(mut cap) = held.take() else { return };
@@ -92,16 +92,18 @@ pub fn stateful_operator<'s>(
                     if front.is_some_and(|f| epoch > f) {
                         break;
                     }
-                    let mut items = entry.remove();
+                    let batches = entry.remove();
                     if epoch > *cap.time() {
                         cap.downgrade(&epoch);
                     }
                     if let Some(s) = snapshots.as_mut() {
                         s.changing(&mut *logic, epoch)?;
                     }
-                    let done = logic.on_items(epoch, &mut items, &mut out);
-                    flush(output, &cap, &mut out);
-                    done?;
+                    for mut items in batches {
+                        let done = logic.on_items(epoch, &mut items, &mut out);
+                        flush(output, &cap, &mut out);
+                        done?;
+                    }
                 }
                 if logic.next_wake().is_some_and(|w| w <= Instant::now()) {
                     if let Some(s) = snapshots.as_mut() {
@@ -145,6 +147,22 @@ pub fn stateful_operator<'s>(
     })
 }
 
+/// Arrivals smaller than this are joined into the batch before them.
+const ARRIVAL_BATCH: usize = 4096;
+
+/// Adds an arrival to an epoch's `batches`, taking its items: a small one is appended to
+/// the last batch while that stays under [`ARRIVAL_BATCH`], anything else is kept as it came
+/// (moved, not copied). Items keep their arrival order.
+fn keep_arrival(batches: &mut Vec<Vec<KeyedItem>>, data: &mut Vec<KeyedItem>) {
+    if data.is_empty() {
+        return;
+    }
+    match batches.last_mut() {
+        Some(last) if last.len() + data.len() <= ARRIVAL_BATCH => last.append(data),
+        _ => batches.push(std::mem::take(data)),
+    }
+}
+
 fn flush(
     output: &mut timely::dataflow::operators::generic::OutputBuilderSession<'_, u64, CapacityContainerBuilder<Vec<Item>>>,
     cap: &Capability<u64>,
@@ -153,5 +171,31 @@ fn flush(
     if !out.is_empty() {
         output.session(cap).give_container(out);
         out.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival(from: usize, n: usize) -> Vec<KeyedItem> {
+        (from..from + n).map(|i| KeyedItem { key: i.to_string(), value: Item::Str(String::new()) }).collect()
+    }
+
+    #[test]
+    fn arrivals_are_kept_in_order_small_ones_joined() {
+        let mut batches = Vec::new();
+        let mut next = 0;
+        for n in [10, 20, 0, ARRIVAL_BATCH, 5, ARRIVAL_BATCH - 5, 1] {
+            let mut data = arrival(next, n);
+            next += n;
+            keep_arrival(&mut batches, &mut data);
+            assert!(data.is_empty());
+        }
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![30, ARRIVAL_BATCH, ARRIVAL_BATCH, 1]);
+        let keys: Vec<String> = batches.into_iter().flatten().map(|i| i.key).collect();
+        let expected: Vec<String> = (0..next).map(|i| i.to_string()).collect();
+        assert_eq!(keys, expected);
     }
 }

@@ -9,8 +9,37 @@ use rmpv::Value;
 /// Encodes `obj`; a type with no MessagePack form is a `TypeError` naming it.
 pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let mut out = Vec::new();
-    rmpv::encode::write_value(&mut out, &to_value(obj)?).expect("writing to a Vec cannot fail");
+    if !encode_plain(obj, &mut out)? {
+        rmpv::encode::write_value(&mut out, &to_value(obj)?).expect("writing to a Vec cannot fail");
+    }
     Ok(out)
+}
+
+/// Writes an exact `str`, `float` or 64-bit `int` straight to MessagePack (the bytes
+/// [`to_value`] would give, without building a `Value`); false for anything else.
+fn encode_plain(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<bool> {
+    const INFALLIBLE: &str = "writing to a Vec cannot fail";
+    if obj.is_exact_instance_of::<PyString>() {
+        let s = obj.cast::<PyString>().map_err(PyErr::from)?.to_str()?;
+        rmp::encode::write_str(out, s).expect(INFALLIBLE);
+    } else if obj.is_exact_instance_of::<PyInt>() {
+        match obj.extract::<i64>() {
+            // As rmpv writes integers: non-negative ones in the unsigned formats.
+            Ok(i) if i >= 0 => {
+                rmp::encode::write_uint(out, i as u64).expect(INFALLIBLE);
+            }
+            Ok(i) => {
+                rmp::encode::write_sint(out, i).expect(INFALLIBLE);
+            }
+            Err(_) => return Ok(false),
+        }
+    } else if obj.is_exact_instance_of::<PyFloat>() {
+        let f = obj.cast::<PyFloat>().map_err(PyErr::from)?.value();
+        rmp::encode::write_f64(out, f).expect(INFALLIBLE);
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
@@ -47,10 +76,46 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 
 /// Decodes an item into the Python value it stands for (arrays become tuples).
 pub fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(plain) = decode_plain(py, bytes)? {
+        return Ok(plain);
+    }
     let mut rd = bytes;
     let v = rmpv::decode::read_value(&mut rd)
         .map_err(|e| PyTypeError::new_err(format!("a WASM step returned bytes that are not MessagePack: {e}")))?;
     from_value(py, &v)
+}
+
+/// A string, an integer that fits `i64` or a 64-bit float read straight from the bytes
+/// (the value [`from_value`] would give, without building a `Value`); `None` for the rest.
+fn decode_plain<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use rmp::Marker;
+    let Some(&first) = bytes.first() else { return Ok(None) };
+    let mut rd = bytes;
+    Ok(Some(match Marker::from_u8(first) {
+        Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
+            let Ok(len) = rmp::decode::read_str_len(&mut rd) else { return Ok(None) };
+            let Some(Ok(s)) = rd.get(..len as usize).map(std::str::from_utf8) else { return Ok(None) };
+            PyString::new(py, s).into_any()
+        }
+        Marker::FixPos(_)
+        | Marker::FixNeg(_)
+        | Marker::U8
+        | Marker::U16
+        | Marker::U32
+        | Marker::U64
+        | Marker::I8
+        | Marker::I16
+        | Marker::I32
+        | Marker::I64 => match rmp::decode::read_int::<i64, _>(&mut rd) {
+            Ok(i) => i.into_pyobject(py)?.into_any(),
+            Err(_) => return Ok(None),
+        },
+        Marker::F64 => match rmp::decode::read_f64(&mut rd) {
+            Ok(f) => PyFloat::new(py, f).into_any(),
+            Err(_) => return Ok(None),
+        },
+        _ => return Ok(None),
+    }))
 }
 
 fn from_value<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
