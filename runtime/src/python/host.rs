@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 
 use super::chain::PyChain;
-use super::keyed::{ValueForm, PyKeyBy, PyReduce, PyStatefulMap};
+use super::keyed::{ValueForm, PyKeyBy, PyKeyedStep};
 use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
 use super::source::PySource;
 use crate::connectors::FileSource;
@@ -112,8 +112,7 @@ impl StepHost for PyStepHost {
             });
         }
         Ok(match step {
-            Step::Reduce { .. } => Box::new(PyReduce::new(step, &self.callables)?),
-            Step::StatefulMap { .. } => Box::new(PyStatefulMap::new(step, &self.callables)?),
+            Step::Reduce { .. } | Step::StatefulMap { .. } => Box::new(PyKeyedStep::new(step, &self.callables)?),
             _ => Box::new(PyWindowLogic::new(step, &self.callables)?),
         })
     }

@@ -113,150 +113,126 @@ pub(crate) fn ctx(step: &Step, role: &str) -> String {
     format!("{}, {role} `{label}`", step.op())
 }
 
-/// `reduce`: folds each key's values until `is_complete` says so, then emits and forgets.
-pub struct PyReduce {
+/// What a stateful Python step does with each value.
+enum Logic {
+    /// `reduce`: folds each key's values until `is_complete` says so, then emits and forgets.
+    Reduce { reducer: Py<PyAny>, is_complete: Py<PyAny>, reducer_ctx: String, complete_ctx: String },
+    /// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
+    StatefulMap { builder: Py<PyAny>, mapper: Py<PyAny>, builder_ctx: String, mapper_ctx: String },
+}
+
+/// A `reduce` or `stateful_map` step with Python functions: one Python object of state
+/// per key, snapshotted for the keys each epoch changed.
+pub struct PyKeyedStep {
     step_id: String,
-    reducer: Py<PyAny>,
-    is_complete: Py<PyAny>,
-    reducer_ctx: String,
-    complete_ctx: String,
-    accs: HashMap<String, Py<PyAny>, RandomState>,
-    changed: ChangedKeys,
-}
-
-impl PyReduce {
-    /// For a `reduce` step.
-    pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
-        let Step::Reduce { step_id, reducer, is_complete } = step else { unreachable!("not a reduce step") };
-        Ok(PyReduce {
-            step_id: step_id.clone(),
-            reducer: callables.resolve(step, reducer)?,
-            is_complete: callables.resolve(step, is_complete)?,
-            reducer_ctx: ctx(step, "reducer"),
-            complete_ctx: ctx(step, "is_complete"),
-            accs: HashMap::default(),
-            changed: ChangedKeys::default(),
-        })
-    }
-}
-
-impl KeyedLogic for PyReduce {
-    fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        Python::attach(|py| {
-            for item in items.drain(..) {
-                let (key, value) = value_of(py, item, &self.step_id)?;
-                self.changed.note(&key);
-                let acc = match self.accs.remove(&key) {
-                    Some(acc) => self
-                        .reducer
-                        .bind(py)
-                        .call1((acc, value))
-                        .map_err(|e| user_error(&self.step_id, self.reducer_ctx.as_str(), e))?,
-                    None => value.into_bound(py),
-                };
-                let done = self
-                    .is_complete
-                    .bind(py)
-                    .call1((&acc,))
-                    .map_err(|e| user_error(&self.step_id, self.complete_ctx.as_str(), e))?;
-                match done.cast::<PyBool>() {
-                    Ok(b) if b.is_true() => out.push(pair_item(py, &key, acc)),
-                    Ok(_) => {
-                        self.accs.insert(key, acc.unbind());
-                    }
-                    Err(_) => {
-                        return Err(StepError::wrong_type(
-                            &self.step_id,
-                            self.complete_ctx.as_str(),
-                            texts::not_a_bool("is_complete", "reduce", &repr(&done)),
-                        ))
-                    }
-                }
-            }
-            Ok(())
-        })
-    }
-
-    fn track_changes(&mut self) {
-        self.changed.enable();
-    }
-
-    fn snapshot(&mut self, out: &mut ChangeWriter) -> Result<(), StepError> {
-        snapshot_states(&self.step_id, &self.accs, self.changed.take(), out)
-    }
-
-    fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
-        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, "reduce", format!("restoring key {key:?}: {e}")))?;
-        self.accs.insert(key.to_owned(), value);
-        Ok(())
-    }
-}
-
-/// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
-pub struct PyStatefulMap {
-    step_id: String,
-    builder: Py<PyAny>,
-    mapper: Py<PyAny>,
-    builder_ctx: String,
-    mapper_ctx: String,
+    op: &'static str,
+    logic: Logic,
     states: HashMap<String, Py<PyAny>, RandomState>,
     changed: ChangedKeys,
 }
 
-impl PyStatefulMap {
-    /// For a `stateful_map` step.
+impl PyKeyedStep {
+    /// For a `reduce` or `stateful_map` step.
     pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
-        let Step::StatefulMap { step_id, builder, mapper } = step else { unreachable!("not a stateful_map step") };
-        Ok(PyStatefulMap {
-            step_id: step_id.clone(),
-            builder: callables.resolve(step, builder)?,
-            mapper: callables.resolve(step, mapper)?,
-            builder_ctx: ctx(step, "builder"),
-            mapper_ctx: ctx(step, "mapper"),
+        let logic = match step {
+            Step::Reduce { reducer, is_complete, .. } => Logic::Reduce {
+                reducer: callables.resolve(step, reducer)?,
+                is_complete: callables.resolve(step, is_complete)?,
+                reducer_ctx: ctx(step, "reducer"),
+                complete_ctx: ctx(step, "is_complete"),
+            },
+            Step::StatefulMap { builder, mapper, .. } => Logic::StatefulMap {
+                builder: callables.resolve(step, builder)?,
+                mapper: callables.resolve(step, mapper)?,
+                builder_ctx: ctx(step, "builder"),
+                mapper_ctx: ctx(step, "mapper"),
+            },
+            other => unreachable!("{} is not a reduce or stateful_map step", other.op()),
+        };
+        Ok(PyKeyedStep {
+            step_id: step.step_id().to_owned(),
+            op: step.op(),
+            logic,
             states: HashMap::default(),
             changed: ChangedKeys::default(),
         })
     }
+
+    /// Folds `value` into `key`'s accumulator; emits and forgets it once complete.
+    fn reduce<'py>(&mut self, py: Python<'py>, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let Logic::Reduce { reducer, is_complete, reducer_ctx, complete_ctx } = &self.logic else { unreachable!() };
+        let acc = match self.states.remove(&key) {
+            Some(acc) => reducer
+                .bind(py)
+                .call1((acc, value))
+                .map_err(|e| user_error(&self.step_id, reducer_ctx.as_str(), e))?,
+            None => value.into_bound(py),
+        };
+        let done = is_complete
+            .bind(py)
+            .call1((&acc,))
+            .map_err(|e| user_error(&self.step_id, complete_ctx.as_str(), e))?;
+        match done.cast::<PyBool>() {
+            Ok(b) if b.is_true() => out.push(pair_item(py, &key, acc)),
+            Ok(_) => {
+                self.states.insert(key, acc.unbind());
+            }
+            Err(_) => {
+                return Err(StepError::wrong_type(
+                    &self.step_id,
+                    complete_ctx.as_str(),
+                    texts::not_a_bool("is_complete", "reduce", &repr(&done)),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps `value` with `key`'s state (built first if the key has none), keeping the
+    /// new state unless it is `None`.
+    fn map<'py>(&mut self, py: Python<'py>, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let Logic::StatefulMap { builder, mapper, builder_ctx, mapper_ctx } = &self.logic else { unreachable!() };
+        let state = match self.states.remove(&key) {
+            Some(s) => s.into_bound(py),
+            None => builder.bind(py).call0().map_err(|e| user_error(&self.step_id, builder_ctx.as_str(), e))?,
+        };
+        let res = mapper
+            .bind(py)
+            .call1((state, value))
+            .map_err(|e| user_error(&self.step_id, mapper_ctx.as_str(), e))?;
+        let pair = match res.cast::<PyTuple>() {
+            Ok(t) if t.len() == 2 => t,
+            _ => {
+                return Err(StepError::wrong_type(
+                    &self.step_id,
+                    mapper_ctx.as_str(),
+                    format!(
+                        "return value of `mapper` in stateful map operator must be a 2-tuple of `(updated_state, updated_value)`; got `{}` instead",
+                        repr(&res)
+                    ),
+                ))
+            }
+        };
+        let new_state = pair.get_item(0).expect("length checked");
+        let emit = pair.get_item(1).expect("length checked");
+        if !new_state.is_none() {
+            self.states.insert(key.clone(), new_state.unbind());
+        }
+        out.push(pair_item(py, &key, emit));
+        Ok(())
+    }
 }
 
-impl KeyedLogic for PyStatefulMap {
+impl KeyedLogic for PyKeyedStep {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         Python::attach(|py| {
             for item in items.drain(..) {
                 let (key, value) = value_of(py, item, &self.step_id)?;
                 self.changed.note(&key);
-                let state = match self.states.remove(&key) {
-                    Some(s) => s.into_bound(py),
-                    None => self
-                        .builder
-                        .bind(py)
-                        .call0()
-                        .map_err(|e| user_error(&self.step_id, self.builder_ctx.as_str(), e))?,
-                };
-                let res = self
-                    .mapper
-                    .bind(py)
-                    .call1((state, value))
-                    .map_err(|e| user_error(&self.step_id, self.mapper_ctx.as_str(), e))?;
-                let pair = match res.cast::<PyTuple>() {
-                    Ok(t) if t.len() == 2 => t,
-                    _ => {
-                        return Err(StepError::wrong_type(
-                            &self.step_id,
-                            self.mapper_ctx.as_str(),
-                            format!(
-                                "return value of `mapper` in stateful map operator must be a 2-tuple of `(updated_state, updated_value)`; got `{}` instead",
-                                repr(&res)
-                            ),
-                        ))
-                    }
-                };
-                let new_state = pair.get_item(0).expect("length checked");
-                let emit = pair.get_item(1).expect("length checked");
-                if !new_state.is_none() {
-                    self.states.insert(key.clone(), new_state.unbind());
+                match self.logic {
+                    Logic::Reduce { .. } => self.reduce(py, key, value, out)?,
+                    Logic::StatefulMap { .. } => self.map(py, key, value, out)?,
                 }
-                out.push(pair_item(py, &key, emit));
             }
             Ok(())
         })
@@ -271,7 +247,7 @@ impl KeyedLogic for PyStatefulMap {
     }
 
     fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
-        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, "stateful_map", format!("restoring key {key:?}: {e}")))?;
+        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, self.op, format!("restoring key {key:?}: {e}")))?;
         self.states.insert(key.to_owned(), value);
         Ok(())
     }
