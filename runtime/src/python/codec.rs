@@ -15,6 +15,13 @@ pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(out)
 }
 
+/// Encodes `obj` when it is an exact `str`, `float` or 64-bit `int`; `None` for anything
+/// else (which stays a Python object where that is cheaper).
+pub fn encode_if_plain(obj: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    Ok(encode_plain(obj, &mut out)?.then_some(out))
+}
+
 /// Writes an exact `str`, `float` or 64-bit `int` straight to MessagePack (the bytes
 /// [`to_value`] would give, without building a `Value`); false for anything else.
 fn encode_plain(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<bool> {

@@ -7,6 +7,7 @@ use foldhash::fast::RandomState;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString, PyTuple};
 
+use super::codec;
 use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py, restore_py, PyItem};
@@ -43,12 +44,6 @@ impl PyKeyBy {
     }
 }
 
-fn is_plain(value: &Bound<'_, PyAny>) -> bool {
-    value.is_exact_instance_of::<PyString>()
-        || value.is_exact_instance_of::<pyo3::types::PyFloat>()
-        || (value.is_exact_instance_of::<pyo3::types::PyInt>() && value.extract::<i64>().is_ok())
-}
-
 impl KeyBy for PyKeyBy {
     fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
         Python::attach(|py| {
@@ -76,18 +71,15 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
-                let encode = match self.values {
-                    ValueForm::Python => false,
-                    ValueForm::Encoded => true,
-                    ValueForm::EncodedWhenPlain => is_plain(&value),
-                };
-                let value = if encode {
-                    Item::Encoded(
-                        super::codec::encode(&value)
-                            .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?,
-                    )
-                } else {
-                    Item::Py(PyItem(value.unbind()))
+                let encoded = match self.values {
+                    ValueForm::Python => Ok(None),
+                    ValueForm::Encoded => codec::encode(&value).map(Some),
+                    ValueForm::EncodedWhenPlain => codec::encode_if_plain(&value),
+                }
+                .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?;
+                let value = match encoded {
+                    Some(bytes) => Item::Encoded(bytes),
+                    None => Item::Py(PyItem(value.unbind())),
                 };
                 out.push(KeyedItem { key, value });
             }
