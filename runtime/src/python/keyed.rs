@@ -105,99 +105,75 @@ pub(crate) fn ctx(step: &Step, role: &str) -> String {
     format!("{}, {role} `{label}`", step.op())
 }
 
-/// What a stateful Python step does with each value.
-enum Logic {
-    /// `reduce`: folds each key's values until `is_complete` says so, then emits and forgets.
-    Reduce { reducer: Py<PyAny>, is_complete: Py<PyAny>, reducer_ctx: String, complete_ctx: String },
-    /// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`.
-    StatefulMap { builder: Py<PyAny>, mapper: Py<PyAny>, builder_ctx: String, mapper_ctx: String },
+/// Per-key Python objects of state: accumulators or `stateful_map` states.
+type KeyStates = HashMap<String, Py<PyAny>, RandomState>;
+
+/// `reduce`: folds each key's values until `is_complete` says so, then emits and forgets.
+struct ReduceFns {
+    reducer: Py<PyAny>,
+    is_complete: Py<PyAny>,
+    reducer_ctx: String,
+    complete_ctx: String,
 }
 
-/// A `reduce` or `stateful_map` step with Python functions: one Python object of state
-/// per key, snapshotted for the keys each epoch changed.
-pub struct PyKeyedStep {
-    step_id: String,
-    op: &'static str,
-    logic: Logic,
-    states: HashMap<String, Py<PyAny>, RandomState>,
-    changed: ChangedKeys,
-}
-
-impl PyKeyedStep {
-    /// For a `reduce` or `stateful_map` step.
-    pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
-        let logic = match step {
-            Step::Reduce { reducer, is_complete, .. } => Logic::Reduce {
-                reducer: callables.resolve(step, reducer)?,
-                is_complete: callables.resolve(step, is_complete)?,
-                reducer_ctx: ctx(step, "reducer"),
-                complete_ctx: ctx(step, "is_complete"),
-            },
-            Step::StatefulMap { builder, mapper, .. } => Logic::StatefulMap {
-                builder: callables.resolve(step, builder)?,
-                mapper: callables.resolve(step, mapper)?,
-                builder_ctx: ctx(step, "builder"),
-                mapper_ctx: ctx(step, "mapper"),
-            },
-            other => unreachable!("{} is not a reduce or stateful_map step", other.op()),
-        };
-        Ok(PyKeyedStep {
-            step_id: step.step_id().to_owned(),
-            op: step.op(),
-            logic,
-            states: HashMap::default(),
-            changed: ChangedKeys::default(),
-        })
-    }
-
-    /// Folds `value` into `key`'s accumulator; emits and forgets it once complete.
-    fn reduce<'py>(&mut self, py: Python<'py>, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let Logic::Reduce { reducer, is_complete, reducer_ctx, complete_ctx } = &self.logic else { unreachable!() };
-        let acc = match self.states.remove(&key) {
-            Some(acc) => reducer
+impl ReduceFns {
+    fn apply(&self, py: Python<'_>, step_id: &str, states: &mut KeyStates, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let acc = match states.remove(&key) {
+            Some(acc) => self
+                .reducer
                 .bind(py)
                 .call1((acc, value))
-                .map_err(|e| user_error(&self.step_id, reducer_ctx.as_str(), e))?,
+                .map_err(|e| user_error(step_id, self.reducer_ctx.as_str(), e))?,
             None => value.into_bound(py),
         };
-        let done = is_complete
+        let done = self
+            .is_complete
             .bind(py)
             .call1((&acc,))
-            .map_err(|e| user_error(&self.step_id, complete_ctx.as_str(), e))?;
+            .map_err(|e| user_error(step_id, self.complete_ctx.as_str(), e))?;
         match done.cast::<PyBool>() {
             Ok(b) if b.is_true() => out.push(pair_item(py, &key, acc)),
             Ok(_) => {
-                self.states.insert(key, acc.unbind());
+                states.insert(key, acc.unbind());
             }
             Err(_) => {
                 return Err(StepError::wrong_type(
-                    &self.step_id,
-                    complete_ctx.as_str(),
+                    step_id,
+                    self.complete_ctx.as_str(),
                     texts::not_a_bool("is_complete", "reduce", &repr(&done)),
                 ))
             }
         }
         Ok(())
     }
+}
 
-    /// Maps `value` with `key`'s state (built first if the key has none), keeping the
-    /// new state unless it is `None`.
-    fn map<'py>(&mut self, py: Python<'py>, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let Logic::StatefulMap { builder, mapper, builder_ctx, mapper_ctx } = &self.logic else { unreachable!() };
-        let state = match self.states.remove(&key) {
+/// `stateful_map`: per-key state built by `builder()`, updated and mapped by `mapper`; a
+/// `None` state forgets the key.
+struct StatefulMapFns {
+    builder: Py<PyAny>,
+    mapper: Py<PyAny>,
+    builder_ctx: String,
+    mapper_ctx: String,
+}
+
+impl StatefulMapFns {
+    fn apply(&self, py: Python<'_>, step_id: &str, states: &mut KeyStates, key: String, value: Py<PyAny>, out: &mut Vec<Item>) -> Result<(), StepError> {
+        let state = match states.remove(&key) {
             Some(s) => s.into_bound(py),
-            None => builder.bind(py).call0().map_err(|e| user_error(&self.step_id, builder_ctx.as_str(), e))?,
+            None => self.builder.bind(py).call0().map_err(|e| user_error(step_id, self.builder_ctx.as_str(), e))?,
         };
-        let res = mapper
+        let res = self
+            .mapper
             .bind(py)
             .call1((state, value))
-            .map_err(|e| user_error(&self.step_id, mapper_ctx.as_str(), e))?;
+            .map_err(|e| user_error(step_id, self.mapper_ctx.as_str(), e))?;
         let pair = match res.cast::<PyTuple>() {
             Ok(t) if t.len() == 2 => t,
             _ => {
                 return Err(StepError::wrong_type(
-                    &self.step_id,
-                    mapper_ctx.as_str(),
+                    step_id,
+                    self.mapper_ctx.as_str(),
                     format!(
                         "return value of `mapper` in stateful map operator must be a 2-tuple of `(updated_state, updated_value)`; got `{}` instead",
                         repr(&res)
@@ -208,10 +184,55 @@ impl PyKeyedStep {
         let new_state = pair.get_item(0).expect("length checked");
         let emit = pair.get_item(1).expect("length checked");
         if !new_state.is_none() {
-            self.states.insert(key.clone(), new_state.unbind());
+            states.insert(key.clone(), new_state.unbind());
         }
         out.push(pair_item(py, &key, emit));
         Ok(())
+    }
+}
+
+/// What a stateful Python step does with each value.
+enum Logic {
+    Reduce(ReduceFns),
+    StatefulMap(StatefulMapFns),
+}
+
+/// A `reduce` or `stateful_map` step with Python functions: one Python object of state
+/// per key, snapshotted for the keys each epoch changed.
+pub struct PyKeyedStep {
+    step_id: String,
+    logic: Logic,
+    states: KeyStates,
+    changed: ChangedKeys,
+}
+
+impl PyKeyedStep {
+    /// For a `reduce` or `stateful_map` step.
+    pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
+        let logic = match step {
+            Step::Reduce { reducer, is_complete, .. } => Logic::Reduce(ReduceFns {
+                reducer: callables.resolve(step, reducer)?,
+                is_complete: callables.resolve(step, is_complete)?,
+                reducer_ctx: ctx(step, "reducer"),
+                complete_ctx: ctx(step, "is_complete"),
+            }),
+            Step::StatefulMap { builder, mapper, .. } => Logic::StatefulMap(StatefulMapFns {
+                builder: callables.resolve(step, builder)?,
+                mapper: callables.resolve(step, mapper)?,
+                builder_ctx: ctx(step, "builder"),
+                mapper_ctx: ctx(step, "mapper"),
+            }),
+            other => unreachable!("{} is not a reduce or stateful_map step", other.op()),
+        };
+        Ok(PyKeyedStep { step_id: step.step_id().to_owned(), logic, states: KeyStates::default(), changed: ChangedKeys::default() })
+    }
+
+    /// The step's operator, for messages.
+    fn op(&self) -> &'static str {
+        match self.logic {
+            Logic::Reduce(_) => "reduce",
+            Logic::StatefulMap(_) => "stateful_map",
+        }
     }
 }
 
@@ -221,9 +242,9 @@ impl KeyedLogic for PyKeyedStep {
             for item in items.drain(..) {
                 let (key, value) = value_of(py, item, &self.step_id)?;
                 self.changed.note(&key);
-                match self.logic {
-                    Logic::Reduce { .. } => self.reduce(py, key, value, out)?,
-                    Logic::StatefulMap { .. } => self.map(py, key, value, out)?,
+                match &self.logic {
+                    Logic::Reduce(fns) => fns.apply(py, &self.step_id, &mut self.states, key, value, out)?,
+                    Logic::StatefulMap(fns) => fns.apply(py, &self.step_id, &mut self.states, key, value, out)?,
                 }
             }
             Ok(())
@@ -239,7 +260,7 @@ impl KeyedLogic for PyKeyedStep {
     }
 
     fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError> {
-        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, self.op, format!("restoring key {key:?}: {e}")))?;
+        let value = restore_py(state).map_err(|e| StepError::message(&self.step_id, self.op(), format!("restoring key {key:?}: {e}")))?;
         self.states.insert(key.to_owned(), value);
         Ok(())
     }
@@ -248,7 +269,7 @@ impl KeyedLogic for PyKeyedStep {
 /// The snapshot of each of `keys` in `states` (`None` for keys without state now).
 fn snapshot_states(
     step_id: &str,
-    states: &HashMap<String, Py<PyAny>, RandomState>,
+    states: &KeyStates,
     keys: Vec<String>,
     out: &mut ChangeWriter,
 ) -> Result<(), StepError> {
