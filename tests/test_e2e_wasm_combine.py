@@ -4,7 +4,9 @@ component before they reach the window.
 
 The test guests' `join` writes its grouping out as brackets, so a test can tell values
 that were folded together early from values folded one by one. The file source hands out
-8192 lines per batch, so 20,000 lines reach the window as three batches.
+8192 lines per batch and the input reads up to 8 batches at a time. The chain's first call
+takes one batch, which times it; after that it combines the batches waiting for it in one
+call (65,536 lines at most).
 """
 
 import ast
@@ -15,7 +17,8 @@ import pytest
 from test_e2e_wasm import TEST_GUESTS, file_input, run_cli, stdout_output, wasm, write_lines, write_plan
 
 FOREVER = {"type": "tumbling", "length_ms": 100000 * 86400000, "align_to": "2023-01-01T00:00:00Z"}
-WORDS = 20000
+WORDS = 120000
+SOURCE_BATCH = 8192
 
 
 def join_plan(tmp_path, lines, reducer):
@@ -57,6 +60,28 @@ def test_an_associative_reducer_folds_each_batch_before_the_window(tmp_path, wor
             assert sorted(unbracketed(joined[key])) == sorted(values)
         # ...but not folded one at a time: whole batches were folded first.
         assert joined[key] != left_fold(values)
+
+
+def values_reaching_the_window(text):
+    """How many combined values the window folded into a `join` result. A run folded in
+    the component is a bracketed left fold whose right operands are single words; the
+    window folds such runs left to right, so each run after the first starts with " (".
+    (A run of a single word would not count; the runs here hold many words each.)"""
+    return 1 + text.count(" (")
+
+
+def test_batches_read_together_combine_as_one(tmp_path):
+    # Eight source batches, read in one go. The chain's first call takes one batch, to time
+    # the chain; the other seven then combine in one call, so each key reaches the window
+    # as two values (three or four on a machine slow enough to make the calls smaller).
+    # Combining each source batch on its own would have given eight.
+    lines = ["a1", "b1", "a2"] * (8 * SOURCE_BATCH // 3)
+    result = run_cli("run", join_plan(tmp_path, lines, "join"))
+    assert result.returncode == 0, result.stderr
+    joined = joined_by_key(result.stdout)
+    for key in ("a", "b"):
+        assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
+        assert 2 <= values_reaching_the_window(joined[key]) <= 4, joined[key][:200]
 
 
 def test_a_reducer_not_declared_associative_folds_value_by_value(tmp_path):

@@ -220,8 +220,8 @@ where
         TypeId::of::<(String, V)>()
     }
 
-    fn combine(&self, step: &str, pairs: Lane, out: &mut Batch) -> Result<(), String> {
-        combine_pairs(step, pairs, out, |acc: A, value: V| O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e)))
+    fn combine(&self, step: &str, lanes: &mut dyn Iterator<Item = Lane>, out: &mut Batch) -> Result<(), String> {
+        combine_pairs(step, lanes, out, |acc: A, value: V| O::into_result((self.f.f)(acc, value)).map_err(|e| failed(step, e)))
     }
 
     fn fold_encoded(

@@ -69,6 +69,31 @@ impl Batch {
         self.ends.clear();
     }
 
+    /// The items in order as batches of at most `size` (`size` > 0), copied out one run at a
+    /// time; a batch no longer than that comes back whole, uncopied.
+    pub fn into_chunks(self, size: usize) -> impl Iterator<Item = Batch> {
+        let whole = self.len() <= size;
+        let mut at = 0;
+        let mut batch = Some(self);
+        std::iter::from_fn(move || {
+            let all = batch.as_ref()?;
+            if whole {
+                return batch.take();
+            }
+            if at == all.len() {
+                return None;
+            }
+            let end = (at + size).min(all.len());
+            let from = if at == 0 { 0 } else { all.ends[at - 1] };
+            let chunk = Batch {
+                data: all.data[from as usize..all.ends[end - 1] as usize].to_vec(),
+                ends: all.ends[at..end].iter().map(|e| e - from).collect(),
+            };
+            at = end;
+            Some(chunk)
+        })
+    }
+
     fn close_item(&mut self) {
         self.ends.push(self.data.len() as u32);
     }
@@ -98,6 +123,19 @@ mod tests {
         assert_eq!(batch.len(), 3);
         assert_eq!(batch.iter().collect::<Vec<_>>(), [&b"ab"[..], b"", b"c"]);
         assert_eq!(batch.ends, [2, 2, 3]);
+    }
+
+    #[test]
+    fn chunks_hold_every_item_once_in_order() {
+        let items: Vec<Vec<u8>> = (0..7u8).map(|i| vec![i; i as usize]).collect();
+        let batch: Batch = items.iter().map(Vec::as_slice).collect();
+        let chunks: Vec<Batch> = batch.into_chunks(3).collect();
+        assert_eq!(chunks.iter().map(Batch::len).collect::<Vec<_>>(), [3, 3, 1]);
+        let again: Vec<Vec<u8>> = chunks.iter().flat_map(|c| c.iter().map(<[u8]>::to_vec)).collect();
+        assert_eq!(again, items);
+        let small: Batch = items[..2].iter().map(Vec::as_slice).collect();
+        assert_eq!(small.into_chunks(3).map(|c| c.len()).collect::<Vec<_>>(), [2]);
+        assert_eq!(Batch::new().into_chunks(3).map(|c| c.len()).collect::<Vec<_>>(), [0]);
     }
 
     #[test]

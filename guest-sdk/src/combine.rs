@@ -17,12 +17,12 @@ use crate::codec;
 use crate::lane::Lane;
 use crate::wit::Batch;
 
-/// Folds each key's values with `fold`, in arrival order, and encodes one `(key, combined)`
-/// pair per key onto `out`, keys in order of first appearance. A key's first value is its
-/// accumulator, as in `reduce-window`.
+/// Folds each key's values with `fold`, in arrival order across all of `lanes`, and encodes
+/// one `(key, combined)` pair per key onto `out`, keys in order of first appearance. A
+/// key's first value is its accumulator, as in `reduce-window`.
 pub fn combine_pairs<A, V>(
     step: &str,
-    pairs: Lane,
+    lanes: &mut dyn Iterator<Item = Lane>,
     out: &mut Batch,
     fold: impl Fn(A, V) -> Result<A, String>,
 ) -> Result<(), String>
@@ -47,17 +47,19 @@ where
         }
         Ok(())
     };
-    match pairs {
-        Lane::Typed(items) => {
-            let items = items.downcast::<Vec<(String, V)>>().unwrap_or_else(|_| unreachable!("lane type checked by the chain"));
-            for (key, value) in *items {
-                add(Cow::Owned(key), value)?;
+    for pairs in lanes {
+        match pairs {
+            Lane::Typed(items) => {
+                let items = items.downcast::<Vec<(String, V)>>().unwrap_or_else(|_| unreachable!("lane type checked by the chain"));
+                for (key, value) in *items {
+                    add(Cow::Owned(key), value)?;
+                }
             }
-        }
-        Lane::Encoded(items) => {
-            for item in items.iter() {
-                let (key, value): (&str, V) = codec::decode_borrowed(step, item)?;
-                add(Cow::Borrowed(key), value)?;
+            Lane::Encoded(items) => {
+                for item in items.iter() {
+                    let (key, value): (&str, V) = codec::decode_borrowed(step, item)?;
+                    add(Cow::Borrowed(key), value)?;
+                }
             }
         }
     }

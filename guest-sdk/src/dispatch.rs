@@ -135,9 +135,15 @@ pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch
     }
 }
 
+/// Items a combining chain runs through all its stages at a time: the host may send a big
+/// batch so that more of a key's values combine into one pair, and running it in runs
+/// keeps the stages' intermediate items (a few per input) from growing with the batch.
+pub const COMBINE_RUN: usize = 1024;
+
 /// [`chain`], then its `(key, value)` pairs combined per key by the associative `reducer`
-/// (see `chain-combine` in the WIT). The last stage hands its pairs over as Rust values
-/// when they are the reducer's pair type.
+/// (see `chain-combine` in the WIT). The chain runs over [`COMBINE_RUN`] items at a time,
+/// all of them combining into one set of pairs. The last stage hands its pairs over as
+/// Rust values when they are the reducer's pair type.
 pub fn chain_combine(steps: &[&StepDef], names: &[String], reducer: &str, items: Batch) -> Result<Batch, ChainError> {
     let at_reducer = |message: String| ChainError { stage: names.len() as u32, message };
     let named = self::reducer(steps, reducer).map_err(at_reducer)?;
@@ -146,9 +152,19 @@ pub fn chain_combine(steps: &[&StepDef], names: &[String], reducer: &str, items:
             "step `{reducer}` is not declared `#[reducer(associative)]`, so its values cannot be combined early"
         )));
     }
-    let pairs = run_chain(steps, names, items, Some(named.step.pair_type()))?;
+    let pair_type = Some(named.step.pair_type());
+    // A failing stage ends the runs. The reducer has then seen only earlier items, and
+    // stops the runs itself when it fails, so whichever error is set came first.
+    let mut failed = None;
+    let mut lanes = items.into_chunks(COMBINE_RUN).map_while(|run| {
+        run_chain(steps, names, run, pair_type).map_err(|e| failed = Some(e)).ok()
+    });
     let mut out = Batch::new();
-    named.step.combine(named.name, pairs, &mut out).map_err(at_reducer)?;
+    let combined = named.step.combine(named.name, &mut lanes, &mut out);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    combined.map_err(at_reducer)?;
     Ok(out)
 }
 

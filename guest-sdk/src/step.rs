@@ -59,10 +59,10 @@ pub trait FoldStep: Sync {
     /// The Rust type of a `(key, value)` pair this step folds, so a chain can hand its pairs
     /// over without the codec.
     fn pair_type(&self) -> TypeId;
-    /// Combines `(key, value)` pairs per key: each key's values folded together in arrival
-    /// order, one `(key, combined)` pair per key onto `out`, keys in order of first
-    /// appearance. Only offered for reducers declared associative.
-    fn combine(&self, step: &str, pairs: Lane, out: &mut Batch) -> Result<(), String>;
+    /// Combines the `(key, value)` pairs of all `lanes` per key: each key's values folded
+    /// together in arrival order, one `(key, combined)` pair per key onto `out`, keys in
+    /// order of first appearance. Only offered for reducers declared associative.
+    fn combine(&self, step: &str, lanes: &mut dyn Iterator<Item = Lane>, out: &mut Batch) -> Result<(), String>;
     /// Folds every value into the encoded accumulator `acc` and encodes the result onto
     /// `out`: decoded once, never boxed, so a window's share of a batch costs no allocation
     /// beyond what the function itself makes.

@@ -271,6 +271,23 @@ fn an_associative_reducer_combines_a_chains_pairs_per_key() {
 }
 
 #[test]
+fn a_batch_longer_than_one_run_still_combines_into_one_pair_per_key() {
+    // The chain runs over COMBINE_RUN lines at a time; the pairs of every run combine
+    // together, in arrival order, as if the batch had been one run.
+    let lines = bytewax_guest::dispatch::COMBINE_RUN * 2 + 5;
+    let items = (0..lines).map(|i| enc(format!("a{i} b{i}"))).collect();
+    let out = combined(&["words", "by_initial"], "join", items).unwrap();
+    let left_fold = |initial: char| (1..lines).fold(format!("{initial}0"), |acc, i| format!("({acc} {initial}{i})"));
+    assert_eq!(out, [("a".to_string(), left_fold('a')), ("b".to_string(), left_fold('b'))]);
+    // A stage failing in a later run is reported as that stage's error.
+    let mut items: Vec<Vec<u8>> = (0..lines).map(|i| enc(format!("a{i}"))).collect();
+    items.push(enc(5));
+    let (stage, message) = combined(&["lower", "by_initial"], "join", items).unwrap_err();
+    assert_eq!(stage, 0);
+    assert!(message.starts_with("step `lower`: cannot decode an item as `String`"), "{message}");
+}
+
+#[test]
 fn only_reducers_declared_associative_combine() {
     let (stage, message) = combined(&["lower"], "add", vec![enc("a")]).unwrap_err();
     assert_eq!(stage, 1);

@@ -15,6 +15,19 @@ pub enum Item {
     Py(crate::python::PyItem),
 }
 
+impl Item {
+    /// About how many bytes the item holds: exact for text and encoded values, a guess for
+    /// a Python object (its size would take the GIL to learn).
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Item::Str(s) => s.len(),
+            Item::Encoded(b) => b.len(),
+            #[cfg(feature = "python")]
+            Item::Py(_) => 64,
+        }
+    }
+}
+
 /// An item on its way into a stateful step: the routing key, split out once, and the value.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct KeyedItem {

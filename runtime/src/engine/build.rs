@@ -8,8 +8,8 @@ use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use super::context::WorkerContext;
 use super::exchange::{exchange, hash_pact, spread_pact};
-use super::host::{StepHost, WorkerInfo};
-use super::input::{input_operator, Epochs};
+use super::host::{Chain, StepHost, WorkerInfo};
+use super::input::{input_operator, Epochs, POLLS_PER_ACTIVATION};
 use super::stateful::stateful_operator;
 use super::stateless::{chain_operator, key_by_operator, output_operator};
 use crate::error::StepError;
@@ -68,6 +68,8 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
     let mut stream: Option<Stream<'_, u64, Vec<Item>>> = None;
     // Streams nothing reads: the probe (and the commit operator) watch these.
     let mut leaves: Vec<Stream<'_, u64, Vec<Item>>> = Vec::new();
+    // The chain right after an input, built with it.
+    let mut next_chain: Option<Box<dyn Chain>> = None;
     let mut i = 0;
     while i < steps.len() {
         let step = &steps[i];
@@ -79,7 +81,17 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
                 let spread = src.leaves_workers_idle();
                 let start = b.recovery.as_ref().map_or(0, |r| r.borrow().start);
                 let epochs = Epochs { start, interval: b.epoch_interval, probe: b.probe.clone() };
-                let stream = input_operator(scope, step_id, src, b.ctx.clone(), epochs, b.log());
+                // The chain after the input is built here: one that gathers (see
+                // `Chain::gather_limit`) is fed several batches per read.
+                let run_end = stateless_run_end(steps, i + 1);
+                if run_end > i + 1 {
+                    next_chain = Some(b.host.chain(&steps[i + 1..run_end], steps.get(run_end))?);
+                }
+                let polls = match &next_chain {
+                    Some(chain) if chain.gather_limit().is_some() => POLLS_PER_ACTIVATION,
+                    _ => 1,
+                };
+                let stream = input_operator(scope, step_id, src, b.ctx.clone(), epochs, polls, b.log());
                 if spread {
                     // Some workers own no partition: share the batches out so all of them work.
                     exchange(stream, spread_pact(b.worker.index))
@@ -116,15 +128,13 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
             }
             _ => {
                 // Fuse the run of stateless steps starting here into one operator.
-                let end = steps[i..]
-                    .iter()
-                    .position(|s| {
-                        s.is_stateful() || matches!(s, Step::Input { .. } | Step::Output { .. })
-                    })
-                    .map_or(steps.len(), |n| i + n);
+                let end = stateless_run_end(steps, i);
                 let run = &steps[i..end];
                 let name = run.iter().map(Step::step_id).collect::<Vec<_>>().join("+");
-                let chain = b.host.chain(run, steps.get(end))?;
+                let chain = match next_chain.take() {
+                    Some(chain) => chain,
+                    None => b.host.chain(run, steps.get(end))?,
+                };
                 let out = chain_operator(upstream(current, step)?, &name, chain, b.ctx.clone());
                 i = end;
                 stream = Some(out);
@@ -146,6 +156,14 @@ pub fn build_dataflow(scope: Scope<'_, u64>, b: &BuildContext<'_>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Where the run of stateless steps starting at `i` ends (`i` itself if none starts there).
+fn stateless_run_end(steps: &[Step], i: usize) -> usize {
+    steps[i.min(steps.len())..]
+        .iter()
+        .position(|s| s.is_stateful() || matches!(s, Step::Input { .. } | Step::Output { .. }))
+        .map_or(steps.len(), |n| i + n)
 }
 
 fn upstream<'s>(

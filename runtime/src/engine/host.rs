@@ -73,6 +73,22 @@ pub trait Chain {
         input: &mut Vec<Item>,
         out: &mut Vec<Item>,
     ) -> Result<(), StepError>;
+    /// How much the chain wants in one call when it gains from several batches at once, or
+    /// `None` (the default) to process each batch as it comes. A chain that folds its output
+    /// per key (see [`crate::native::combine_before`]) hands on fewer pairs the more items a
+    /// call sees.
+    fn gather_limit(&self) -> Option<GatherLimit> {
+        None
+    }
+}
+
+/// The most a gathering [`Chain`] is given in one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatherLimit {
+    /// Items, at least 1 (one batch at a time).
+    pub items: usize,
+    /// Bytes of items, as [`Item::approx_bytes`] counts them.
+    pub bytes: usize,
 }
 
 /// Splits `(key, value)` items for a stateful step, checking their shape.

@@ -17,6 +17,11 @@ use crate::recovery::SnapshotLog;
 /// small enough to keep latency and memory low.
 pub const SOURCE_BATCH: usize = 1024;
 
+/// Polls of a source per activation at most, while it has items ready, when the chain
+/// after the input gathers batches. Other flows poll once, so the steps after an input see
+/// each batch as soon as it is read.
+pub const POLLS_PER_ACTIVATION: usize = 8;
+
 /// How long an idle source waits before the next poll.
 const IDLE_COOLDOWN: Duration = Duration::from_millis(1);
 
@@ -32,18 +37,22 @@ pub struct Epochs {
 
 /// Builds the operator. The epoch advances once `epochs.interval` has passed; the input
 /// then waits until everything of the epochs before the one just closed has left the
-/// dataflow, which bounds how far it runs ahead (two epochs in flight at most). `log` is set when recovery is on.
+/// dataflow, which bounds how far it runs ahead (two epochs in flight at most). Each
+/// activation polls up to `polls` times while the source has items ready. `log` is set when
+/// recovery is on.
 pub fn input_operator<'s>(
     scope: Scope<'s, u64>,
     step_id: &str,
     mut src: Box<dyn Source>,
     ctx: Rc<WorkerContext>,
     epochs: Epochs,
+    polls: usize,
     log: Option<Rc<SnapshotLog>>,
 ) -> Stream<'s, u64, Vec<Item>> {
     let step_id = step_id.to_owned();
     let Epochs { start, interval, probe } = epochs;
     let batch_size = if interval.is_zero() { 1 } else { src.batch_size() };
+    let polls_per_activation = if interval.is_zero() { 1 } else { polls.max(1) };
     // With timed epochs the input reads on while the epoch before is being committed, so a
     // worker never idles on its recovery writes; an epoch per item drains each one first.
     let lag = if interval.is_zero() { 0 } else { 1 };
@@ -70,21 +79,33 @@ pub fn input_operator<'s>(
                 activator.activate_after(IDLE_COOLDOWN);
                 return;
             }
-            let mut batch = Vec::with_capacity(batch_size);
-            let polled = src.poll(&mut batch, batch_size);
-            if !batch.is_empty() {
-                output.session(&*c).give_container(&mut batch);
-            }
-            if epoch_start.elapsed() >= interval && !matches!(polled, Ok(Poll::Done)) {
-                // Close this epoch; the next poll waits until it has drained.
-                if let Err(e) = snapshot(&mut src, epoch) {
-                    ctx.fail(e);
-                    cap = None;
-                    return;
+            // Several polls per activation while the source has more: the steps after it
+            // then get several batches at once, which a gathering chain (one combining
+            // pairs per key) runs as one.
+            let mut polled;
+            let mut polls = 0;
+            loop {
+                let mut batch = Vec::with_capacity(batch_size);
+                polled = src.poll(&mut batch, batch_size);
+                polls += 1;
+                if !batch.is_empty() {
+                    output.session(&*c).give_container(&mut batch);
                 }
-                epoch += 1;
-                c.downgrade(&epoch);
-                epoch_start = Instant::now();
+                if epoch_start.elapsed() >= interval && !matches!(polled, Ok(Poll::Done)) {
+                    // Close this epoch; the next poll waits until it has drained.
+                    if let Err(e) = snapshot(&mut src, epoch) {
+                        ctx.fail(e);
+                        cap = None;
+                        return;
+                    }
+                    epoch += 1;
+                    c.downgrade(&epoch);
+                    epoch_start = Instant::now();
+                    break;
+                }
+                if polls == polls_per_activation || !matches!(polled, Ok(Poll::Ready)) {
+                    break;
+                }
             }
             match polled {
                 Ok(Poll::Ready) => activator.activate(),

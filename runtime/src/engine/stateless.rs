@@ -3,6 +3,7 @@
 use std::rc::Rc;
 
 use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 
@@ -12,7 +13,12 @@ use crate::error::StepError;
 use crate::item::{Item, KeyedItem};
 use crate::recovery::SnapshotLog;
 
-/// Runs a [`Chain`] over each batch, under the batch's epoch.
+/// Most items a gathering chain (see [`Chain::gather_limit`]) is given in one call.
+const GATHER_ITEMS: usize = 65_536;
+
+/// Runs a [`Chain`] over each batch, under the batch's epoch. A chain that gathers gets the
+/// batches of one epoch that are waiting when the operator runs as one call, as far as its
+/// [`Chain::gather_limit`] (and [`GATHER_ITEMS`]) allow.
 pub fn chain_operator<'s>(
     stream: Stream<'s, u64, Vec<Item>>,
     name: &str,
@@ -20,26 +26,72 @@ pub fn chain_operator<'s>(
     ctx: Rc<WorkerContext>,
 ) -> Stream<'s, u64, Vec<Item>> {
     stream.unary(Pipeline, name, move |_cap, _info| {
+        let mut gathered: Vec<Item> = Vec::new();
+        let mut gathered_bytes = 0;
+        let mut gathered_at: Option<Capability<u64>> = None;
         move |input, output| {
+            let port = output.output_index();
+            // What the chain made this activation, emitted once the input is taken.
+            let mut ready: Vec<(Capability<u64>, Vec<Item>)> = Vec::new();
             input.for_each(|cap, data| {
                 if ctx.stopped() {
                     data.clear();
                     return;
                 }
-                let Some(epoch) = cap.least().copied() else { return };
-                let mut out = Vec::with_capacity(data.len());
-                if let Err(e) = chain.process(epoch, data, &mut out) {
-                    ctx.fail(e);
-                    return;
-                }
-                if !out.is_empty() {
-                    if let Some(c) = cap.retain_least(output.output_index()) {
-                        output.session(&c).give_container(&mut out);
+                let Some(&epoch) = cap.least() else { return };
+                let Some(limit) = chain.gather_limit() else {
+                    if let Some(at) = cap.retain_least(port) {
+                        ready.push((at, run_chain(&mut *chain, &ctx, epoch, data)));
                     }
+                    return;
+                };
+                if gathered_at.as_ref().is_some_and(|at| *at.time() != epoch) {
+                    let at = gathered_at.take().expect("checked above");
+                    let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
+                    ready.push((at, out));
+                    gathered_bytes = 0;
+                }
+                if gathered_at.is_none() {
+                    gathered_at = cap.retain_least(port);
+                }
+                gathered_bytes += data.iter().map(Item::approx_bytes).sum::<usize>();
+                gathered.append(data);
+                if gathered.len() >= limit.items.min(GATHER_ITEMS) || gathered_bytes >= limit.bytes {
+                    if let Some(at) = gathered_at.take() {
+                        let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
+                        ready.push((at, out));
+                    }
+                    gathered.clear();
+                    gathered_bytes = 0;
                 }
             });
+            if let Some(at) = gathered_at.take() {
+                if !ctx.stopped() {
+                    let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
+                    ready.push((at, out));
+                }
+                gathered.clear();
+                gathered_bytes = 0;
+            }
+            for (at, mut out) in ready {
+                if !out.is_empty() && !ctx.stopped() {
+                    output.session(&at).give_container(&mut out);
+                }
+            }
         }
     })
+}
+
+/// Runs `chain` over `items` (drained) under `epoch`; on failure stops the worker and
+/// returns nothing.
+fn run_chain(chain: &mut dyn Chain, ctx: &WorkerContext, epoch: u64, items: &mut Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(items.len());
+    if let Err(e) = chain.process(epoch, items, &mut out) {
+        ctx.fail(e);
+        items.clear();
+        out.clear();
+    }
+    out
 }
 
 /// Splits `(key, value)` items for the stateful step after it.

@@ -1,7 +1,7 @@
 //! Stateless steps of a plan run without Python: WASM components and builtins.
 
 use super::builtin;
-use crate::engine::Chain;
+use crate::engine::{Chain, GatherLimit};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::plan::{ClockSpec, FnRef, Step};
@@ -153,5 +153,12 @@ impl Chain for NativeChain {
         }
         out.extend(items.into_iter().map(Item::Encoded));
         Ok(())
+    }
+
+    fn gather_limit(&self) -> Option<GatherLimit> {
+        match self.stages.last() {
+            Some(Stage::Wasm { chain, .. }) => chain.gather_limit(),
+            _ => None,
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::codec;
 use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py};
-use crate::engine::Chain;
+use crate::engine::{Chain, GatherLimit};
 use crate::error::{texts, StepError};
 use crate::item::Item;
 use crate::plan::{FnRef, Step};
@@ -236,5 +236,12 @@ impl Chain for PyChain {
         })?;
         out.append(&mut batch);
         Ok(())
+    }
+
+    fn gather_limit(&self) -> Option<GatherLimit> {
+        match self.stages.last() {
+            Some(Stage { code: Code::Wasm { chain, .. }, .. }) => chain.gather_limit(),
+            _ => None,
+        }
     }
 }

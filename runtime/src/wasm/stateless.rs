@@ -1,8 +1,17 @@
 //! Stateless WASM steps: consecutive steps of one component fused into one `chain` call.
 
+use std::time::{Duration, Instant};
+
 use super::bindings::{Batch, StepKind};
 use super::instance::{StepInstance, WasmCallError};
+use crate::engine::GatherLimit;
 use crate::plan::FnRef;
+
+/// A gathering call aims to take at most this share of the CPU deadline, judged by how
+/// long the last call took per item.
+const GATHER_DEADLINE_SHARE: u32 = 4;
+/// A gathering call holds at most this share of the memory cap in input items.
+const GATHER_MEMORY_SHARE: usize = 8;
 
 /// Which stateless operator a WASM function serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +39,17 @@ pub struct WasmChain {
     /// An associative reducer of the same component that combines the run's `(key, value)`
     /// outputs per key before they leave the call.
     combiner: Option<String>,
+    /// Items in and time taken of the last combining call, to size the next one.
+    last_call: Option<(usize, Duration)>,
+}
+
+/// Items a call may take to stay within [`GATHER_DEADLINE_SHARE`] of `deadline` at the
+/// pace of the last call (`n` items in `took`); one batch when there was none yet.
+fn items_that_fit(last_call: Option<(usize, Duration)>, deadline: Duration) -> usize {
+    let Some((n, took)) = last_call else { return 1 };
+    let budget = deadline / GATHER_DEADLINE_SHARE;
+    let fits = budget.as_secs_f64() * n as f64 / took.as_secs_f64().max(1e-9);
+    (fits as usize).max(1)
 }
 
 /// Why a chain call failed: the error, and which of the run's steps it came from when the
@@ -49,7 +69,7 @@ impl WasmChain {
             return Err(WasmCallError::Setup("not a WASM function".into()));
         };
         let instance = Box::new(super::instantiate(f)?);
-        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None })
+        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None, last_call: None })
     }
 
     /// Adds the next step, if its function can share this run's instance; gives it back if not.
@@ -104,15 +124,50 @@ impl WasmChain {
 
     /// Runs every step of the run over `items`; returns what the last one produced.
     pub fn run(&mut self, items: &Batch) -> Result<Batch, ChainFailure> {
-        match &self.combiner {
+        let started = Instant::now();
+        let out = match &self.combiner {
             Some(reducer) => self.instance.chain_combine(&self.exports, reducer, items),
             None => self.instance.chain(&self.exports, items),
         }
-        .map_err(|(stage, error)| ChainFailure { stage, error })
+        .map_err(|(stage, error)| ChainFailure { stage, error })?;
+        if self.combiner.is_some() {
+            self.last_call = Some((items.len(), started.elapsed()));
+        }
+        Ok(out)
+    }
+
+    /// For a run that combines: how many items its next call may take, so that the call
+    /// stays well inside the CPU deadline and memory cap. The first call takes one batch;
+    /// later ones as many items as the last call's pace fits in a quarter of the deadline.
+    pub fn gather_limit(&self) -> Option<GatherLimit> {
+        self.combiner.as_ref()?;
+        let FnRef::Wasm { limits, .. } = &self.first else { return None };
+        let limits = limits.unwrap_or_default();
+        let items = items_that_fit(self.last_call, Duration::from_millis(limits.deadline()));
+        Some(GatherLimit { items, bytes: limits.memory_bytes() / GATHER_MEMORY_SHARE })
     }
 
     /// A single `filter` step's verdict per item, for hosts that keep their own items.
     pub fn verdicts(&mut self, items: &Batch) -> Result<Vec<bool>, WasmCallError> {
         self.instance.filter(&self.exports[0], items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gathering_call_is_sized_by_the_last_calls_pace() {
+        let deadline = Duration::from_millis(2000);
+        // Nothing timed yet: one batch.
+        assert_eq!(items_that_fit(None, deadline), 1);
+        // 8192 items in 25 ms: a quarter of the deadline (500 ms) fits 20 times as many.
+        assert_eq!(items_that_fit(Some((8192, Duration::from_millis(25))), deadline), 163_840);
+        // A slow step gets fewer items than it had...
+        assert_eq!(items_that_fit(Some((8192, Duration::from_millis(1000))), deadline), 4096);
+        // ...and never none.
+        assert_eq!(items_that_fit(Some((10, Duration::from_secs(10))), deadline), 1);
+        assert!(items_that_fit(Some((10, Duration::ZERO)), deadline) > 1_000_000);
     }
 }
