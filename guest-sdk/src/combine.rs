@@ -9,6 +9,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use compact_str::CompactString;
 use foldhash::fast::FixedState;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -31,8 +32,9 @@ where
     V: DeserializeOwned + 'static,
 {
     // A fixed seed: a guest has no random source unless the plan grants one, and a
-    // crafted key set can only slow this guest down, which its deadline bounds.
-    let mut index: HashMap<String, usize, FixedState> = HashMap::default();
+    // crafted key set can only slow this guest down, which its deadline bounds. Short keys
+    // sit inline in the table, so comparing one does not fetch another cache line.
+    let mut index: HashMap<CompactString, usize, FixedState> = HashMap::default();
     let mut accs: Vec<Option<A>> = Vec::new();
     let mut add = |key: Cow<'_, str>, value: V| -> Result<(), String> {
         match index.get(key.as_ref()) {
@@ -41,7 +43,7 @@ where
                 accs[g] = Some(fold(acc, value)?);
             }
             None => {
-                index.insert(key.into_owned(), accs.len());
+                index.insert(CompactString::from(key), accs.len());
                 accs.push(Some(first_acc(step, value)?));
             }
         }
@@ -63,13 +65,13 @@ where
             }
         }
     }
-    let mut keys: Vec<Option<String>> = vec![None; accs.len()];
+    let mut keys: Vec<Option<CompactString>> = vec![None; accs.len()];
     for (key, g) in index {
         keys[g] = Some(key);
     }
     for (key, acc) in keys.into_iter().zip(accs) {
-        let pair = (key.expect("every group has a key"), acc.expect("every group has an accumulator"));
-        out.push_value(step, &pair)?;
+        let key = key.expect("every group has a key");
+        out.push_value(step, &(key.as_str(), acc.expect("every group has an accumulator")))?;
     }
     Ok(())
 }

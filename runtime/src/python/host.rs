@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 use super::chain::PyChain;
 use super::keyed::{ValueForm, PyKeyBy, PyKeyedStep};
+use std::ops::Range;
 use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
 use super::source::PySource;
 use crate::connectors::FileSource;
@@ -60,14 +61,23 @@ fn kind_name(f: &FnRef) -> &'static str {
 /// Runs plans whose step code is Python.
 pub struct PyStepHost {
     callables: Callables,
-    across_processes: bool,
+    processes: Option<ProcessShare>,
+}
+
+/// Which of a cluster's workers run in this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessShare {
+    /// This process's workers (timely numbers them process by process).
+    pub workers: Range<usize>,
+    /// Workers in the whole cluster.
+    pub of: usize,
 }
 
 impl PyStepHost {
-    /// A host over the frontend's registry; `across_processes` when the run's workers are
-    /// in several processes.
-    pub fn new(callables: Callables, across_processes: bool) -> Self {
-        PyStepHost { callables, across_processes }
+    /// A host over the frontend's registry; `processes` when the run's workers are in
+    /// several processes.
+    pub fn new(callables: Callables, processes: Option<ProcessShare>) -> Self {
+        PyStepHost { callables, processes }
     }
 }
 
@@ -95,10 +105,10 @@ impl StepHost for PyStepHost {
     }
 
     fn key_by(&self, step: &Step) -> Result<Box<dyn KeyBy>, StepError> {
-        let values = match (runs_in_wasm(step), self.across_processes) {
+        let values = match (runs_in_wasm(step), &self.processes) {
             (true, _) => ValueForm::Encoded,
-            (false, true) => ValueForm::EncodedWhenPlain,
-            (false, false) => ValueForm::Python,
+            (false, Some(share)) => ValueForm::EncodedWhenPlainAndRemote(share.clone()),
+            (false, None) => ValueForm::Python,
         };
         Ok(Box::new(PyKeyBy::new(step, values)))
     }

@@ -11,7 +11,8 @@ use super::codec;
 use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py, restore_py, PyItem};
-use crate::engine::{KeyBy, KeyedLogic};
+use super::host::ProcessShare;
+use crate::engine::{owner, KeyBy, KeyedLogic};
 use crate::error::{texts, StepError};
 use crate::item::{Item, KeyedItem};
 use crate::plan::Step;
@@ -25,16 +26,18 @@ pub struct PyKeyBy {
 }
 
 /// How [`PyKeyBy`] hands values on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueForm {
     /// As Python objects.
     Python,
     /// In the codec: WASM stateful steps take them so; convert them once, here.
     Encoded,
-    /// Exact `int`, `float` and `str` values in the codec, the rest as Python objects.
-    /// Between processes, an encoded value crosses without the GIL; a Python object
-    /// needs it twice per item (to write it and to read it back).
-    EncodedWhenPlain,
+    /// Values whose key a worker of another process owns: exact `int`, `float` and `str`
+    /// in the codec, the rest as Python objects. Between processes, an encoded value crosses
+    /// without the GIL; a Python object needs it twice per item (to write it and to read it
+    /// back). Values that stay in this process stay Python objects: encoding them would
+    /// only be undone on arrival.
+    EncodedWhenPlainAndRemote(ProcessShare),
 }
 
 impl PyKeyBy {
@@ -71,10 +74,11 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
-                let encoded = match self.values {
+                let encoded = match &self.values {
                     ValueForm::Python => Ok(None),
                     ValueForm::Encoded => codec::encode(&value).map(Some),
-                    ValueForm::EncodedWhenPlain => codec::encode_if_plain(&value),
+                    ValueForm::EncodedWhenPlainAndRemote(share) if share.workers.contains(&owner(&key, share.of)) => Ok(None),
+                    ValueForm::EncodedWhenPlainAndRemote(_) => codec::encode_if_plain(&value),
                 }
                 .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?;
                 let value = match encoded {

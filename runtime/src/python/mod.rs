@@ -11,6 +11,6 @@ mod sink;
 mod source;
 mod windows;
 
-pub use host::{Callables, PyStepHost};
+pub use host::{Callables, ProcessShare, PyStepHost};
 pub use item::PyItem;
 pub use module::register;

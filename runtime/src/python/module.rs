@@ -8,7 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::error::run_error_to_py;
-use super::host::{Callables, PyStepHost};
+use super::host::{Callables, ProcessShare, PyStepHost};
 use crate::engine::{run_cluster, run_single, run_threads, ClusterLayout, RunConfig};
 use crate::plan::parse_plan;
 
@@ -51,7 +51,11 @@ pub fn run_main(
             "epoch interval must be a non-negative number of seconds, got {epoch_interval_s}"
         )));
     }
-    let host = Arc::new(PyStepHost::new(Callables::new(callables), cluster.is_some()));
+    let share = cluster.as_ref().map(|c| ProcessShare {
+        workers: c.process * c.threads..(c.process + 1) * c.threads,
+        of: c.addresses.len() * c.threads,
+    });
+    let host = Arc::new(PyStepHost::new(Callables::new(callables), share));
     let config = RunConfig {
         epoch_interval: Duration::from_secs_f64(epoch_interval_s),
         recovery: recovery_db_dir.map(|db_dir| crate::recovery::RecoveryConfig { db_dir }),
