@@ -26,13 +26,16 @@ pub fn chain_operator<'s>(
     ctx: Rc<WorkerContext>,
 ) -> Stream<'s, u64, Vec<Item>> {
     stream.unary(Pipeline, name, move |_cap, _info| {
-        let mut gathered: Vec<Item> = Vec::new();
-        let mut gathered_bytes = 0;
-        let mut gathered_at: Option<Capability<u64>> = None;
+        let mut gathered = Gathered::default();
         move |input, output| {
             let port = output.output_index();
-            // What the chain made this activation, emitted once the input is taken.
-            let mut ready: Vec<(Capability<u64>, Vec<Item>)> = Vec::new();
+            let mut give = |made: Option<(Capability<u64>, Vec<Item>)>| {
+                if let Some((at, mut out)) = made {
+                    if !out.is_empty() {
+                        output.session(&at).give_container(&mut out);
+                    }
+                }
+            };
             input.for_each(|cap, data| {
                 if ctx.stopped() {
                     data.clear();
@@ -40,46 +43,55 @@ pub fn chain_operator<'s>(
                 }
                 let Some(&epoch) = cap.least() else { return };
                 let Some(limit) = chain.gather_limit() else {
-                    if let Some(at) = cap.retain_least(port) {
-                        ready.push((at, run_chain(&mut *chain, &ctx, epoch, data)));
-                    }
+                    give(cap.retain_least(port).map(|at| (at, run_chain(&mut *chain, &ctx, epoch, data))));
                     return;
                 };
-                if gathered_at.as_ref().is_some_and(|at| *at.time() != epoch) {
-                    let at = gathered_at.take().expect("checked above");
-                    let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
-                    ready.push((at, out));
-                    gathered_bytes = 0;
+                if gathered.at.as_ref().is_some_and(|at| *at.time() != epoch) {
+                    give(gathered.run(&mut *chain, &ctx));
                 }
-                if gathered_at.is_none() {
-                    gathered_at = cap.retain_least(port);
+                if gathered.at.is_none() {
+                    gathered.at = cap.retain_least(port);
                 }
-                gathered_bytes += data.iter().map(Item::approx_bytes).sum::<usize>();
-                gathered.append(data);
-                if gathered.len() >= limit.items.min(GATHER_ITEMS) || gathered_bytes >= limit.bytes {
-                    if let Some(at) = gathered_at.take() {
-                        let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
-                        ready.push((at, out));
-                    }
-                    gathered.clear();
-                    gathered_bytes = 0;
+                gathered.bytes += data.iter().map(Item::approx_bytes).sum::<usize>();
+                gathered.items.append(data);
+                if gathered.items.len() >= limit.items.min(GATHER_ITEMS) || gathered.bytes >= limit.bytes {
+                    give(gathered.run(&mut *chain, &ctx));
                 }
             });
-            if let Some(at) = gathered_at.take() {
-                if !ctx.stopped() {
-                    let out = run_chain(&mut *chain, &ctx, *at.time(), &mut gathered);
-                    ready.push((at, out));
-                }
-                gathered.clear();
-                gathered_bytes = 0;
-            }
-            for (at, mut out) in ready {
-                if !out.is_empty() && !ctx.stopped() {
-                    output.session(&at).give_container(&mut out);
-                }
+            if ctx.stopped() {
+                gathered.discard();
+            } else {
+                give(gathered.run(&mut *chain, &ctx));
             }
         }
     })
+}
+
+/// Batches of one epoch waiting to go to a gathering chain in one call.
+#[derive(Default)]
+struct Gathered {
+    items: Vec<Item>,
+    bytes: usize,
+    at: Option<Capability<u64>>,
+}
+
+impl Gathered {
+    /// Runs `chain` over what is gathered, emptying it; what the chain made, and when.
+    fn run(&mut self, chain: &mut dyn Chain, ctx: &WorkerContext) -> Option<(Capability<u64>, Vec<Item>)> {
+        let Some(at) = self.at.take() else {
+            self.discard();
+            return None;
+        };
+        self.bytes = 0;
+        let out = run_chain(chain, ctx, *at.time(), &mut self.items);
+        Some((at, out))
+    }
+
+    fn discard(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
+        self.at = None;
+    }
 }
 
 /// Runs `chain` over `items` (drained) under `epoch`; on failure stops the worker and

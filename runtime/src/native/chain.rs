@@ -81,10 +81,11 @@ impl NativeChain {
 
 /// When a WASM run ends a chain that feeds a `reduce_window` on the system clock, whose
 /// reducer lives in the run's component and is declared associative, the run folds its
-/// `(key, value)` outputs per key within each batch before they leave the component. The
-/// window then gets one value per key and batch instead of one per item; with a system
-/// clock every item of a batch falls into the same windows, and associativity makes folding
-/// early the same as folding each value in turn. Returns the window step's label (step id
+/// `(key, value)` outputs per key within each call before they leave the component (a call
+/// may hold several batches: see [`crate::engine::Chain::gather_limit`]). The window then
+/// gets one value per key and call instead of one per item; with a system clock every item
+/// of a call falls into the same windows, and associativity makes folding early the same as
+/// folding each value in turn. Returns the window step's label (step id
 /// and context) when the run combines: a failing reducer reports the stage after the run's
 /// steps, which is the window step.
 pub fn combine_before(chain: &mut WasmChain, next: &Step) -> Result<Option<(String, String)>, StepError> {

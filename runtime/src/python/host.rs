@@ -1,12 +1,12 @@
 //! The [`StepHost`] for flows built in Python: user code is Python callables.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use pyo3::prelude::*;
 
 use super::chain::PyChain;
 use super::keyed::{ValueForm, PyKeyBy, PyKeyedStep};
-use std::ops::Range;
 use super::sink::{NativeStdout, PyDynamicSink, PyPartitionedSink};
 use super::source::PySource;
 use crate::connectors::FileSource;
