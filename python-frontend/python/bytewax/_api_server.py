@@ -10,7 +10,6 @@ directory) and serves it on `0.0.0.0:$BYTEWAX_DATAFLOW_API_PORT` (default
 import contextlib
 import os
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -24,6 +23,9 @@ _ROUTE = "/dataflow"
 
 def _handler_for(body: bytes):
     """A request handler class that serves `body` at the dataflow route."""
+    # `http.server` is imported only when the API is on: it pulls in `ssl` and `email`,
+    # some 30 ms that every run would pay at start, and `-p N` twice (parent, then child).
+    from http.server import BaseHTTPRequestHandler
 
     class DataflowRequestHandler(BaseHTTPRequestHandler):
         """Answers `/dataflow` (and `/dataflow/`) with the JSON; 404 elsewhere."""
@@ -70,6 +72,8 @@ class DataflowApiServer:
     """An HTTP server in a daemon thread that serves one dataflow JSON text."""
 
     def __init__(self, dataflow_json: str, host: str = "0.0.0.0", port: int = DEFAULT_PORT):
+        from http.server import ThreadingHTTPServer
+
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(dataflow_json.encode()))
         self._httpd.daemon_threads = True
         self._thread: Optional[threading.Thread] = None

@@ -33,8 +33,9 @@ fn build() -> Result<Engine, String> {
     pool.total_tables(POOL_INSTANCES * 4);
     pool.max_memory_size(POOL_MAX_MEMORY);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    // Reserve only what the largest memory needs, so a pool of hundreds fits in address space.
-    config.memory_reservation(POOL_MAX_MEMORY as u64);
+    // A full 32-bit address space per memory (virtual, never committed): with it the
+    // compiled code needs no bounds check on loads and stores, the guard pages catch them.
+    config.memory_reservation(1 << 32);
     // For profiling guests: `perf` then names guest functions instead of raw addresses.
     if std::env::var_os("BYTEWAX_WASM_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
