@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::route_hash;
+
 /// One item of a stream. In an all-Python chain items stay Python objects; host-native
 /// sources produce Rust values that are converted once, where a Python step first needs them.
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,7 +37,74 @@ pub struct KeyedItem {
     pub key: String,
     /// The `value` of `(key, value)`.
     pub value: Item,
+    // `route_hash(key)` when a step already computed it, else `UNKNOWN_ROUTE`. Never sent:
+    // only the sending side routes.
+    #[serde(skip, default = "unknown_route")]
+    route: u64,
+}
+
+/// Marks a route not computed yet. A key whose hash happens to be this value is simply
+/// hashed again when routed, to the same result.
+const UNKNOWN_ROUTE: u64 = u64::MAX;
+
+fn unknown_route() -> u64 {
+    UNKNOWN_ROUTE
+}
+
+impl KeyedItem {
+    /// `(key, value)`, its route to be computed when it is exchanged.
+    pub fn new(key: String, value: Item) -> Self {
+        KeyedItem { key, value, route: UNKNOWN_ROUTE }
+    }
+
+    /// `(key, value)` whose `route_hash(key)` the caller already computed, so the exchange
+    /// does not hash the key again.
+    pub fn with_route(key: String, value: Item, route: u64) -> Self {
+        debug_assert_eq!(route, route_hash(&key));
+        KeyedItem { key, value, route }
+    }
+
+    /// [`route_hash`] of the key.
+    pub fn route(&self) -> u64 {
+        if self.route != UNKNOWN_ROUTE {
+            self.route
+        } else {
+            route_hash(&self.key)
+        }
+    }
 }
 
 /// A batch of items, the unit operators exchange.
 pub type Batch = Vec<Item>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use timely::bytes::arc::BytesMut;
+    use timely::dataflow::channels::ContainerBytes;
+
+    fn cross(items: Vec<KeyedItem>) -> (Vec<u8>, Vec<KeyedItem>) {
+        let mut bytes = Vec::new();
+        items.into_bytes(&mut bytes);
+        let back = Vec::<KeyedItem>::from_bytes(BytesMut::from(bytes.clone()).freeze());
+        (bytes, back)
+    }
+
+    #[test]
+    fn a_known_route_is_not_sent_and_the_receiver_hashes_the_key_again() {
+        let routed = KeyedItem::with_route("word".into(), Item::Str("v".into()), route_hash("word"));
+        assert_eq!(routed.route(), route_hash("word"));
+        let (sent, back) = cross(vec![routed]);
+        let (plain, _) = cross(vec![KeyedItem::new("word".into(), Item::Str("v".into()))]);
+        assert_eq!(sent, plain, "the route adds nothing to the wire");
+        assert_eq!(back[0].key, "word");
+        assert_eq!(back[0].route(), route_hash("word"));
+    }
+
+    #[test]
+    fn an_item_without_a_route_is_hashed_when_asked() {
+        for key in ["", "a", "some longer key"] {
+            assert_eq!(KeyedItem::new(key.into(), Item::Str(String::new())).route(), route_hash(key));
+        }
+    }
+}

@@ -15,7 +15,6 @@ use timely::progress::Stamp;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 
-use super::route::route_hash;
 use crate::item::KeyedItem;
 
 /// Items per message to one worker, at most.
@@ -27,7 +26,7 @@ pub type Pact<D> = DistributorPact<Box<dyn FnOnce(usize) -> D>>;
 /// Routes keyed items to the worker that owns their key (see [`super::owner`]).
 pub fn keyed_pact() -> Pact<HashDistributor<KeyedItem, fn(&KeyedItem) -> u64>> {
     fn key_hash(item: &KeyedItem) -> u64 {
-        route_hash(&item.key)
+        item.route()
     }
     hash_pact(key_hash as fn(&KeyedItem) -> u64)
 }
@@ -140,7 +139,7 @@ impl<D> Distributor<Vec<D>> for SpreadDistributor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::owner;
+    use crate::engine::{owner, route_hash};
     use crate::item::Item;
 
     /// A pusher that records what it is sent and hands back a container of its own that
@@ -156,7 +155,7 @@ mod tests {
                 self.sent.push(message.data.iter().map(|i| i.key.clone()).collect());
                 if self.hand_back {
                     let mut data = message.data;
-                    data.push(KeyedItem { key: "stale".into(), value: Item::Str(String::new()) });
+                    data.push(KeyedItem::new("stale".into(), Item::Str(String::new())));
                     *element = Some(Message::new(message.stamp, data));
                 }
             }
@@ -164,7 +163,7 @@ mod tests {
     }
 
     fn items(n: usize) -> Vec<KeyedItem> {
-        (0..n).map(|i| KeyedItem { key: format!("k{}", i % 97), value: Item::Str(i.to_string()) }).collect()
+        (0..n).map(|i| KeyedItem::new(format!("k{}", i % 97), Item::Str(i.to_string()))).collect()
     }
 
     fn run(hand_back: bool, workers: usize, batches: &[usize]) -> Vec<Recorder> {

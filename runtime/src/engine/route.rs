@@ -17,7 +17,12 @@ pub fn route_hash(key: &str) -> u64 {
 
 /// The worker, out of `workers`, that owns `key`.
 pub fn owner(key: &str, workers: usize) -> usize {
-    (route_hash(key) % workers as u64) as usize
+    owner_by_hash(route_hash(key), workers)
+}
+
+/// The worker, out of `workers`, that owns a key whose [`route_hash`] is `hash`.
+pub fn owner_by_hash(hash: u64, workers: usize) -> usize {
+    (hash % workers as u64) as usize
 }
 
 /// Whether some worker out of `workers` owns none of the partitions `names`.

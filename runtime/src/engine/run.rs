@@ -2,7 +2,8 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,24 +103,30 @@ fn run_workers(workers: Workers<'_>, plan: Arc<Plan>, host: Arc<dyn StepHost>, c
         Workers::Cluster(layout) => layout.threads,
     };
     let abort = Arc::new(AtomicBool::new(false));
-    let running = Arc::new(AtomicUsize::new(threads));
     let in_cluster = matches!(workers, Workers::Cluster(_));
+    let (finished, finishes) = mpsc::channel::<()>();
     let body = {
-        let (abort, running, host) = (abort.clone(), running.clone(), host.clone());
+        let (abort, host) = (abort.clone(), host.clone());
         move |worker: &mut Worker| {
-            let result =
-                host.run_worker_thread(&mut || run_worker(worker, &plan, &*host, &config, abort.clone(), in_cluster));
-            running.fetch_sub(1, Ordering::SeqCst);
-            result
+            // Sent when the worker returns or unwinds, so the wait below always ends.
+            let _finished = Finished(finished.clone());
+            host.run_worker_thread(&mut || run_worker(worker, &plan, &*host, &config, abort.clone(), in_cluster))
         }
     };
     let guards = match workers {
         Workers::Threads(n) => timely::execute(timely::Config::process(n), body).map_err(setup_error)?,
         Workers::Cluster(layout) => connect(body, layout)?,
     };
+    // Asleep until a worker finishes, waking every INTERRUPT_CHECK to ask the host about
+    // Ctrl-C: asking a Python host takes the GIL, which a worker running Python holds.
     let mut interrupted = None;
-    while running.load(Ordering::SeqCst) > 0 {
-        std::thread::sleep(Duration::from_millis(5));
+    let mut running = threads;
+    while running > 0 {
+        match finishes.recv_timeout(INTERRUPT_CHECK) {
+            Ok(()) => running -= 1,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
         if interrupted.is_none() {
             if let Err(e) = host.check_interrupt() {
                 abort.store(true, Ordering::SeqCst);
@@ -169,6 +176,16 @@ where
         .map_err(|e| setup_error(format!("cannot start the cluster's network threads: {e}")))?;
     let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
     timely::execute::execute_from(builders, Box::new(guard), timely::WorkerConfig::default(), body).map_err(setup_error)
+}
+
+/// Tells the waiting main thread that one worker is done, when dropped.
+struct Finished(Sender<()>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        // The receiver is gone only once the wait is over.
+        let _ = self.0.send(());
+    }
 }
 
 /// How long a failing worker keeps its network going after telling the others to stop.

@@ -179,7 +179,7 @@ mod tests {
     use super::*;
 
     fn arrival(from: usize, n: usize) -> Vec<KeyedItem> {
-        (from..from + n).map(|i| KeyedItem { key: i.to_string(), value: Item::Str(String::new()) }).collect()
+        (from..from + n).map(|i| KeyedItem::new(i.to_string(), Item::Str(String::new()))).collect()
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl KeyBy for NativeKeyBy {
             let (key, value_at) = (key.to_owned(), bytes.len() - value.len());
             // Reuse the item's buffer for the value rather than allocating another.
             bytes.drain(..value_at);
-            out.push(KeyedItem { key, value: Item::Encoded(bytes) });
+            out.push(KeyedItem::new(key, Item::Encoded(bytes)));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use super::error::{repr, user_error};
 use super::host::Callables;
 use super::item::{from_py, into_py, restore_py, PyItem};
 use super::host::ProcessShare;
-use crate::engine::{owner, KeyBy, KeyedLogic};
+use crate::engine::{owner_by_hash, route_hash, KeyBy, KeyedLogic};
 use crate::error::{texts, StepError};
 use crate::item::{Item, KeyedItem};
 use crate::plan::Step;
@@ -74,18 +74,29 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
+                // Where the key goes matters only across processes; hashed once, and the
+                // exchange reuses the hash.
+                let route = match &self.values {
+                    ValueForm::EncodedWhenPlainAndRemote(_) => Some(route_hash(&key)),
+                    _ => None,
+                };
                 let encoded = match &self.values {
                     ValueForm::Python => Ok(None),
                     ValueForm::Encoded => codec::encode(&value).map(Some),
-                    ValueForm::EncodedWhenPlainAndRemote(share) if share.workers.contains(&owner(&key, share.of)) => Ok(None),
-                    ValueForm::EncodedWhenPlainAndRemote(_) => codec::encode_if_plain(&value),
+                    ValueForm::EncodedWhenPlainAndRemote(share) => match route {
+                        Some(hash) if share.workers.contains(&owner_by_hash(hash, share.of)) => Ok(None),
+                        _ => codec::encode_if_plain(&value),
+                    },
                 }
                 .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?;
                 let value = match encoded {
                     Some(bytes) => Item::Encoded(bytes),
                     None => Item::Py(PyItem(value.unbind())),
                 };
-                out.push(KeyedItem { key, value });
+                out.push(match route {
+                    Some(hash) => KeyedItem::with_route(key, value, hash),
+                    None => KeyedItem::new(key, value),
+                });
             }
             Ok(())
         })
