@@ -11,7 +11,9 @@ pub enum Item {
     /// A line of text from a native source.
     Str(String),
     /// A value in the plan's codec (MessagePack), as WASM steps take and give them.
-    Encoded(Vec<u8>),
+    // As one byte string: the same bytes on the wire as a sequence, but copied whole
+    // instead of read back one `u8` at a time.
+    Encoded(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A Python object (pickled when it crosses processes).
     #[cfg(feature = "python")]
     Py(crate::python::PyItem),
@@ -99,6 +101,25 @@ mod tests {
         assert_eq!(sent, plain, "the route adds nothing to the wire");
         assert_eq!(back[0].key, "word");
         assert_eq!(back[0].route(), route_hash("word"));
+    }
+
+    #[test]
+    fn encoded_values_cross_whole_and_as_before() {
+        // The layout a derived `Vec<u8>` field had, to show the wire format is unchanged.
+        #[derive(Serialize, Deserialize)]
+        enum AsSequence {
+            #[allow(dead_code)]
+            Str(String),
+            Encoded(Vec<u8>),
+        }
+        let value: Vec<u8> = (0..=255).cycle().take(10_000).collect();
+        let mut as_bytes = Vec::new();
+        vec![Item::Encoded(value.clone())].into_bytes(&mut as_bytes);
+        let mut as_sequence = Vec::new();
+        vec![AsSequence::Encoded(value.clone())].into_bytes(&mut as_sequence);
+        assert_eq!(as_bytes, as_sequence);
+        let (_, back) = cross(vec![KeyedItem::new("k".into(), Item::Encoded(value.clone()))]);
+        assert!(matches!(&back[0].value, Item::Encoded(b) if *b == value));
     }
 
     #[test]

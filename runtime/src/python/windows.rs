@@ -77,6 +77,17 @@ pub struct PyWindowLogic {
     late: LateLog,
     keeps_values: bool,
     seq: u64,
+    scratch: Scratch,
+}
+
+/// What `on_items` lays a batch out in, kept between batches: allocated afresh for every
+/// batch of thousands of items, these vectors were new pages for the kernel to zero each time.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<String>,
+    values: Vec<Py<PyAny>>,
+    times: Vec<Millis>,
+    touched: Vec<KeySlot>,
 }
 
 impl PyWindowLogic {
@@ -111,29 +122,32 @@ impl PyWindowLogic {
             late: LateLog::default(),
             keeps_values,
             seq: 0,
+            scratch: Scratch::default(),
         })
     }
 
-    fn times(&mut self, py: Python<'_>, values: &[Py<PyAny>], now: Millis) -> Result<Vec<Millis>, StepError> {
+    /// Appends each value's time to `times`.
+    fn times(&mut self, py: Python<'_>, values: &[Py<PyAny>], now: Millis, times: &mut Vec<Millis>) -> Result<(), StepError> {
         let step_id = self.step_id.as_str();
         match &mut self.timer {
-            Timer::System => Ok(vec![now; values.len()]),
-            Timer::Python { getter, context } => values
-                .iter()
-                .map(|v| {
+            Timer::System => times.resize(times.len() + values.len(), now),
+            Timer::Python { getter, context } => {
+                for v in values {
                     let dt = getter.bind(py).call1((v,)).map_err(|e| user_error(step_id, context.as_str(), e))?;
-                    millis_of(py, &dt).map_err(|m| StepError::wrong_type(step_id, context.as_str(), m))
-                })
-                .collect(),
+                    times.push(millis_of(py, &dt).map_err(|m| StepError::wrong_type(step_id, context.as_str(), m))?);
+                }
+            }
             Timer::Wasm { instance, export, context } => {
                 let mut batch = Batch::with_capacity(values.len(), 0);
                 for v in values {
                     let bytes = codec::encode(v.bind(py)).map_err(|e| StepError::wrong_type(step_id, context.as_str(), e.value(py).to_string()))?;
                     batch.push(&bytes);
                 }
-                py.detach(|| instance.event_time(export, &batch)).map_err(|e| StepError::message(step_id, context.as_str(), e.to_string()))
+                let got = py.detach(|| instance.event_time(export, &batch)).map_err(|e| StepError::message(step_id, context.as_str(), e.to_string()))?;
+                times.extend(got);
             }
         }
+        Ok(())
     }
 
     fn fold_in(&mut self, py: Python<'_>, slot: KeySlot, id: i64, value: &Py<PyAny>, t: Millis) -> Result<(), StepError> {
@@ -177,6 +191,44 @@ impl PyWindowLogic {
             out.push(pair_item(py, &key, value));
         }
         Ok(())
+    }
+
+    /// Places a batch in its windows, folding each value in, and emits the windows that
+    /// closed; `scratch` comes in empty and goes back filled, to be emptied by the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn place_all(
+        &mut self,
+        py: Python<'_>,
+        step_id: &str,
+        shape: Shape,
+        now: Millis,
+        items: &mut Vec<KeyedItem>,
+        scratch: &mut Scratch,
+        out: &mut Vec<Item>,
+    ) -> Result<(), StepError> {
+        for item in items.drain(..) {
+            scratch.values.push(into_py(py, item.value).map_err(|e| user_error(step_id, "decoding an item", e))?);
+            scratch.keys.push(item.key);
+        }
+        self.times(py, &scratch.values, now, &mut scratch.times)?;
+        let mut ids = Vec::new();
+        for ((key, value), &t) in scratch.keys.iter().zip(&scratch.values).zip(&scratch.times) {
+            ids.clear();
+            let placed = self.windows.place(key, t, now, &mut ids, merge_kept);
+            self.late.note(step_id, shape, key, t, &placed);
+            for &id in &ids {
+                self.fold_in(py, placed.slot, id, value, t)?;
+            }
+            self.seq += 1;
+            scratch.touched.push(placed.slot);
+        }
+        scratch.touched.sort_unstable();
+        scratch.touched.dedup();
+        let mut closed = Vec::new();
+        for &slot in &scratch.touched {
+            self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
+        }
+        self.finish(py, closed, out)
     }
 
     fn close(&mut self, out: &mut Vec<Item>, all: bool) -> Result<(), StepError> {
@@ -263,32 +315,15 @@ impl KeyedLogic for PyWindowLogic {
         let step_id = self.step_id.clone();
         let shape = self.windows.shape();
         Python::attach(|py| {
-            let mut keys = Vec::with_capacity(items.len());
-            let mut values = Vec::with_capacity(items.len());
-            for item in items.drain(..) {
-                values.push(into_py(py, item.value).map_err(|e| user_error(&step_id, "decoding an item", e))?);
-                keys.push(item.key);
-            }
-            let times = self.times(py, &values, now)?;
-            let mut ids = Vec::new();
-            let mut touched = Vec::with_capacity(keys.len());
-            for ((key, value), &t) in keys.iter().zip(&values).zip(&times) {
-                ids.clear();
-                let placed = self.windows.place(key, t, now, &mut ids, merge_kept);
-                self.late.note(&step_id, shape, key, t, &placed);
-                for &id in &ids {
-                    self.fold_in(py, placed.slot, id, value, t)?;
-                }
-                self.seq += 1;
-                touched.push(placed.slot);
-            }
-            touched.sort_unstable();
-            touched.dedup();
-            let mut closed = Vec::new();
-            for slot in touched {
-                self.windows.settle(slot, now, |key, _, acc| closed.push((key.to_owned(), acc)));
-            }
-            self.finish(py, closed, out)
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let result = self.place_all(py, &step_id, shape, now, items, &mut scratch, out);
+            // Emptied with the GIL held: the values are Python references.
+            scratch.keys.clear();
+            scratch.values.clear();
+            scratch.times.clear();
+            scratch.touched.clear();
+            self.scratch = scratch;
+            result
         })
     }
 
