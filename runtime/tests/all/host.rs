@@ -66,7 +66,7 @@ struct SplitKey;
 
 impl KeyBy for SplitKey {
     fn key_by(&mut self, input: &mut Vec<Item>, out: &mut Vec<KeyedItem>) -> Result<(), StepError> {
-        out.extend(input.drain(..).map(|i| KeyedItem { key: text(i), value: Item::Str(String::new()) }));
+        out.extend(input.drain(..).map(|i| KeyedItem::new(text(i), Item::Str(String::new()))));
         Ok(())
     }
 }
