@@ -74,21 +74,19 @@ impl KeyBy for PyKeyBy {
                     }
                 };
                 let value = pair.get_item(1).map_err(|e| user_error(&self.step_id, self.context.as_str(), e))?;
-                // Where the key goes matters only across processes; hashed once, and the
-                // exchange reuses the hash.
-                let route = match &self.values {
-                    ValueForm::EncodedWhenPlainAndRemote(_) => Some(route_hash(&key)),
-                    _ => None,
+                // Where the key goes matters only across processes: there it is hashed
+                // once, and the exchange reuses the hash.
+                let (route, encoded) = match &self.values {
+                    ValueForm::Python => (None, Ok(None)),
+                    ValueForm::Encoded => (None, codec::encode(&value).map(Some)),
+                    ValueForm::EncodedWhenPlainAndRemote(share) => {
+                        let hash = route_hash(&key);
+                        let local = share.workers.contains(&owner_by_hash(hash, share.of));
+                        (Some(hash), if local { Ok(None) } else { codec::encode_if_plain(&value) })
+                    }
                 };
-                let encoded = match &self.values {
-                    ValueForm::Python => Ok(None),
-                    ValueForm::Encoded => codec::encode(&value).map(Some),
-                    ValueForm::EncodedWhenPlainAndRemote(share) => match route {
-                        Some(hash) if share.workers.contains(&owner_by_hash(hash, share.of)) => Ok(None),
-                        _ => codec::encode_if_plain(&value),
-                    },
-                }
-                .map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?;
+                let encoded =
+                    encoded.map_err(|e| StepError::wrong_type(&self.step_id, self.context.as_str(), e.value(py).to_string()))?;
                 let value = match encoded {
                     Some(bytes) => Item::Encoded(bytes),
                     None => Item::Py(PyItem(value.unbind())),
