@@ -69,9 +69,10 @@ def report(label, text_path, bare, series):
     if bare is not None:
         print(f"{'bare loop':<22}{bare.wall_s:>10.2f}{'':>10}{1.0:>9.2f}x")
     one = series.get(1)
+    one_wall = statistics.median(m.wall_s for m in one) if one else None
     for count, runs in sorted(series.items()):
         wall = statistics.median(m.wall_s for m in runs)
-        speedup = f"{statistics.median(m.wall_s for m in one) / wall:.2f}x" if one else "-"
+        speedup = f"{one_wall / wall:.2f}x" if one_wall else "-"
         vs_bare = f"{wall / bare.wall_s:.2f}x" if bare else "-"
         print(f"{runs[0].name:<22}{wall:>10.2f}{speedup:>10}{vs_bare:>10}{len(runs):>8}")
     for count, runs in sorted(series.items()):

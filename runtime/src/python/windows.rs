@@ -90,6 +90,17 @@ struct Scratch {
     touched: Vec<KeySlot>,
 }
 
+impl Scratch {
+    /// Empties every vector, keeping its room. Call with the GIL held: the values are
+    /// Python references.
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.times.clear();
+        self.touched.clear();
+    }
+}
+
 impl PyWindowLogic {
     /// For a windowing step whose reducer, builder and folder are Python.
     pub fn new(step: &Step, callables: &Callables) -> Result<Self, StepError> {
@@ -195,17 +206,11 @@ impl PyWindowLogic {
 
     /// Places a batch in its windows, folding each value in, and emits the windows that
     /// closed; `scratch` comes in empty and goes back filled, to be emptied by the caller.
-    #[allow(clippy::too_many_arguments)]
-    fn place_all(
-        &mut self,
-        py: Python<'_>,
-        step_id: &str,
-        shape: Shape,
-        now: Millis,
-        items: &mut Vec<KeyedItem>,
-        scratch: &mut Scratch,
-        out: &mut Vec<Item>,
-    ) -> Result<(), StepError> {
+    fn place_all(&mut self, py: Python<'_>, now: Millis, items: &mut Vec<KeyedItem>, scratch: &mut Scratch, out: &mut Vec<Item>) -> Result<(), StepError> {
+        // A copy: `fold_in` below borrows all of `self`.
+        let step_id = self.step_id.clone();
+        let step_id = step_id.as_str();
+        let shape = self.windows.shape();
         for item in items.drain(..) {
             scratch.values.push(into_py(py, item.value).map_err(|e| user_error(step_id, "decoding an item", e))?);
             scratch.keys.push(item.key);
@@ -312,16 +317,10 @@ fn millis_of(py: Python<'_>, dt: &Bound<'_, PyAny>) -> Result<Millis, String> {
 impl KeyedLogic for PyWindowLogic {
     fn on_items(&mut self, _epoch: u64, items: &mut Vec<KeyedItem>, out: &mut Vec<Item>) -> Result<(), StepError> {
         let now = now_millis();
-        let step_id = self.step_id.clone();
-        let shape = self.windows.shape();
         Python::attach(|py| {
             let mut scratch = std::mem::take(&mut self.scratch);
-            let result = self.place_all(py, &step_id, shape, now, items, &mut scratch, out);
-            // Emptied with the GIL held: the values are Python references.
-            scratch.keys.clear();
-            scratch.values.clear();
-            scratch.times.clear();
-            scratch.touched.clear();
+            let result = self.place_all(py, now, items, &mut scratch, out);
+            scratch.clear();
             self.scratch = scratch;
             result
         })
