@@ -1,5 +1,6 @@
 //! The bridge to Python (cargo feature `python`): runs plans whose step code is Python.
 
+mod arena;
 mod chain;
 mod codec;
 mod error;

@@ -77,8 +77,10 @@ pub fn validate_plan(plan_json: &str) -> PyResult<String> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// Adds this module's functions to the extension module `m`.
+/// Adds this module's functions to the extension module `m`, and keeps CPython's freed
+/// object arenas for reuse from now on (see `arena`).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    super::arena::install();
     m.add_function(wrap_pyfunction!(run_main, m)?)?;
     m.add_function(wrap_pyfunction!(validate_plan, m)?)?;
     m.add("PLAN_VERSION", crate::plan::PLAN_VERSION)?;
