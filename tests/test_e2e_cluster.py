@@ -119,6 +119,13 @@ def in_order():
     return flow
 
 
+def only_process_0():
+    # A flow that the second process of `-p` cannot build.
+    if os.environ.get("__BYTEWAX_PROC_ID") == "1":
+        raise RuntimeError("this flow builds in process 0 only")
+    return counting()
+
+
 def long_lines():
     flow = Dataflow()
     flow.input("inp", TestingInput(range(3000)))
@@ -243,6 +250,24 @@ def test_a_failure_in_a_manual_cluster_stops_the_other_process(flows_dir):
     assert sorted(codes) == [1, 3], err
     assert err.count("KeyError: 'no such thing as 1234'") == 1
     assert "another worker of the cluster failed" in err
+
+
+@pytest.mark.parametrize("import_str, error", [
+    ("no_such_module_for_e2e:flow", "ImportError: Could not import 'no_such_module_for_e2e'."),
+    ("flows:no_such_flow", "AttributeError: Failed to find attribute 'no_such_flow' in 'flows'."),
+])
+def test_a_flow_that_cannot_be_loaded_is_reported_once(flows_dir, import_str, error):
+    result = bytewax_run(flows_dir, import_str, "-p", "3")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines().count(error) == 1, result.stderr
+
+
+def test_a_process_that_alone_cannot_load_the_flow_is_named(flows_dir):
+    result = bytewax_run(flows_dir, "flows:only_process_0", "-p", "2",
+                         env={"BYTEWAX_CLUSTER_CONNECT_TIMEOUT": "2"})
+    assert result.returncode == 1
+    assert "process 1 could not get the dataflow, though process 0 could" in result.stderr
 
 
 def test_ctrl_c_stops_every_process(flows_dir):

@@ -45,10 +45,26 @@ def die_with_parent() -> None:
     parent = os.environ.get(CHILD_PARENT_PID)
     if parent is not None and os.getppid() != int(parent):
         os._exit(3)
+
 # Exit status of a child that stopped because another one failed.
 PEER_FAILED_STATUS = 3
+# Exit status of a child that could not get the dataflow. Process 0 prints why first;
+# the others say nothing, since they import the same module and fail the same way.
+FLOW_FAILED_STATUS = 4
 # How long the other children get to stop by themselves after one fails.
 _STOP_GRACE_S = 5.0
+
+
+def child_flow(get_flow, proc_id: int):
+    """In a `-p` child: the dataflow, from `get_flow`, or exit with `FLOW_FAILED_STATUS`."""
+    try:
+        return get_flow()
+    except Exception:
+        if proc_id == 0:
+            import traceback
+
+            traceback.print_exc()
+        sys.exit(FLOW_FAILED_STATUS)
 
 
 def free_addresses(count: int) -> List[str]:
@@ -128,28 +144,59 @@ def run_local_cluster(processes: int, interrupt_message: str) -> int:
 
 
 def _wait(children: List[subprocess.Popen]) -> int:
-    """Waits for every child; after the first failure, gives the rest a grace period."""
+    """Waits for every child; after the first failure, gives the rest a grace period.
+
+    Another child than process 0 that could not get the dataflow starts no grace period:
+    process 0 either fails on it too, and says why, or finds that child missing when it
+    connects."""
     failed_at: Optional[float] = None
     status = 0
     while True:
         codes = [c.poll() for c in children]
         for proc_id, code in enumerate(codes):
             if code not in (None, 0, PEER_FAILED_STATUS) and status == 0:
-                status = code if code > 0 else 1
+                if code == FLOW_FAILED_STATUS and proc_id != 0:
+                    continue
+                status = 1 if code < 0 or code == FLOW_FAILED_STATUS else code
                 if code < 0:
                     print(f"bytewax: process {proc_id} was killed by signal {-code}", file=sys.stderr)
             if code not in (None, 0) and failed_at is None:
-                failed_at = time.monotonic()
+                if code != FLOW_FAILED_STATUS or proc_id == 0:
+                    failed_at = time.monotonic()
         if all(code is not None for code in codes):
             break
         if failed_at is not None and time.monotonic() - failed_at > _STOP_GRACE_S:
             _stop(children)
             break
-        time.sleep(0.02)
+        if failed_at is None:
+            _block_until_a_child_exits(children)
+        else:
+            time.sleep(0.02)
+    if children[0].returncode != FLOW_FAILED_STATUS:
+        for proc_id, child in enumerate(children):
+            if child.returncode == FLOW_FAILED_STATUS:
+                print(f"bytewax: process {proc_id} could not get the dataflow, though process 0 "
+                      "could; run that process alone (-i/-a) to see why", file=sys.stderr)
+                status = status or 1
     if status == 0 and any(c.returncode == PEER_FAILED_STATUS for c in children):
         # Only "a peer failed" reports: the failure itself left no status behind.
         status = 1
     return status
+
+
+def _block_until_a_child_exits(children: List[subprocess.Popen]) -> None:
+    """Sleeps until some child exits (without reaping it, so `poll` still sees its status),
+    instead of waking every few milliseconds for the whole run."""
+    if not hasattr(os, "waitid"):
+        time.sleep(0.02)
+        return
+    try:
+        exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        return
+    if exited is None or exited.si_pid not in {c.pid for c in children}:
+        # Some other child of this process, left unreaped: waiting again would not block.
+        time.sleep(0.02)
 
 
 def _stop(children: List[subprocess.Popen]) -> None:

@@ -5,11 +5,11 @@
 - `module:make_flow('data.txt', n=3)`: a function called with Python literal arguments.
 """
 
-import ast
-import inspect
 import os
 import sys
-import traceback
+
+# `ast`, `inspect` and `traceback` are imported where used: `_prepare_import` runs in a
+# `-p` parent too, which never locates the flow.
 
 _DEFAULT_ATTR = "flow"
 
@@ -52,6 +52,8 @@ def _raised_before_entering(function, error: BaseException) -> bool:
 
 def _parse_attr_expression(dataflow_name: str):
     """Split `name` or `name(literal, key=literal)` into (name, args, kwargs)."""
+    import ast
+
     try:
         expr = ast.parse(dataflow_name.strip(), mode="eval").body
     except SyntaxError:
@@ -79,6 +81,8 @@ def _parse_attr_expression(dataflow_name: str):
 
 
 def _import_module(module_name: str):
+    import traceback
+
     try:
         __import__(module_name)
     except ImportError as error:
@@ -95,6 +99,8 @@ def _import_module(module_name: str):
 
 def _locate_dataflow(module_name: str, dataflow_name: str):
     """Import `module_name` and get the `Dataflow` that `dataflow_name` names or builds."""
+    import inspect
+
     from bytewax.dataflow import Dataflow
 
     module = _import_module(module_name)

@@ -25,9 +25,7 @@ import sys
 import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, List, Optional
-
-from bytewax._import_str import _locate_dataflow, _prepare_import  # noqa: F401 - 0.16 names
+from typing import Any, Callable, List, Optional
 
 __all__ = ["cli_main"]
 
@@ -36,6 +34,16 @@ _DEFAULT_EPOCH_SECONDS = 10
 _INTERRUPT_MESSAGE = "interrupt signal received, all processes have been shut down"
 # Exit status of argparse errors; refused options use it too.
 _USAGE_ERROR = 2
+
+
+def __getattr__(name: str) -> Any:
+    # Bytewax 0.16 had these here; imported on first use, since a `-p` parent never needs
+    # them (they pull in `inspect` and `ast`).
+    if name in ("_locate_dataflow", "_prepare_import"):
+        from bytewax import _import_str
+
+        return getattr(_import_str, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _epoch_interval_timedelta(epoch_interval: Optional[float]) -> timedelta:
@@ -70,6 +78,30 @@ def cli_main(
     `recovery_config` (a `SqliteRecoveryConfig`) is checked before anything
     starts and reaches every process.
     """
+    _run(
+        lambda: flow,
+        processes=processes,
+        workers_per_process=workers_per_process,
+        process_id=process_id,
+        addresses=addresses,
+        epoch_interval=epoch_interval,
+        recovery_config=recovery_config,
+    )
+
+
+def _run(
+    get_flow: Callable[[], Any],
+    *,
+    processes: Optional[int],
+    workers_per_process: Optional[int],
+    process_id: Optional[int],
+    addresses: Optional[List[str]],
+    epoch_interval: Optional[float],
+    recovery_config: Any,
+) -> None:
+    """`cli_main` with the flow fetched by `get_flow` only where it is needed: the parent
+    of `-p N` leaves importing it to its children (unless it serves the dataflow API), so
+    they start at once instead of after the parent's own import."""
     from bytewax import _cluster
 
     if processes is not None and (process_id is not None or addresses is not None):
@@ -78,37 +110,47 @@ def cli_main(
         if count is not None and count < 1:
             raise ValueError(f"{name} must be at least 1; got {count}")
     interval = _epoch_interval_timedelta(epoch_interval)
-    # Imported on call: parsing and import-string resolution work without the engine.
-    from bytewax._runner import _recovery_db_dir
+    if recovery_config is not None:
+        # Imported on need: it loads the engine, which a `-p` parent never uses.
+        from bytewax._runner import _recovery_db_dir
 
-    # Before any process starts: a bad config is one error, not one per process.
-    _recovery_db_dir(recovery_config)
+        # Before any process starts: a bad config is one error, not one per process.
+        _recovery_db_dir(recovery_config)
     workers = workers_per_process or 1
     child_id = os.environ.get(_cluster.CHILD_PROCESS_ID)
     if child_id is not None:
         # Started by a parent's `-p`: this process's share, nothing else.
         _cluster.die_with_parent()
+        flow = _cluster.child_flow(get_flow, int(child_id))
         child_addresses = os.environ[_cluster.CHILD_ADDRESSES].split(";")
         _run_cluster_member(
             flow, child_addresses, int(child_id), workers, interval, recovery_config, quiet=True
         )
         return
 
-    from bytewax._api_server import serve_dataflow_api_if_enabled
-    from bytewax._runner import cluster_main, run_main
+    starts_children = addresses is None and processes is not None and processes > 1
+    serving = "BYTEWAX_DATAFLOW_API_ENABLED" in os.environ
+    flow = get_flow() if serving or not starts_children else None
+    try:
+        if starts_children:
+            if serving:
+                from bytewax._api_server import serve_dataflow_api_if_enabled
 
-    with serve_dataflow_api_if_enabled(flow):
-        try:
+                with serve_dataflow_api_if_enabled(flow):
+                    status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
+            else:
+                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
+            if status != 0:
+                sys.exit(status)
+            return
+        from bytewax._api_server import serve_dataflow_api_if_enabled
+        from bytewax._runner import cluster_main, run_main
+
+        with serve_dataflow_api_if_enabled(flow):
             if addresses is not None:
                 _run_cluster_member(
                     flow, addresses, process_id or 0, workers, interval, recovery_config, quiet=False
                 )
-            elif processes is not None and processes > 1:
-                # The children re-run this same command, so they parse the same
-                # recovery option (or environment variable) from the same directory.
-                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
-                if status != 0:
-                    sys.exit(status)
             elif workers > 1:
                 cluster_main(
                     flow,
@@ -120,8 +162,8 @@ def cli_main(
                 )
             else:
                 run_main(flow, epoch_interval=interval, recovery_config=recovery_config)
-        except KeyboardInterrupt:
-            raise KeyboardInterrupt(_INTERRUPT_MESSAGE) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(_INTERRUPT_MESSAGE) from None
 
 
 def _run_cluster_member(
@@ -278,6 +320,8 @@ def _parse_args() -> argparse.Namespace:
         )
         args.processes = None
 
+    from bytewax._import_str import _prepare_import
+
     args.import_str = _prepare_import(args.import_str)
     return args
 
@@ -324,14 +368,18 @@ def _main() -> None:
         sys.exit(_USAGE_ERROR)
 
     module_name, _, dataflow_name = args.import_str.partition(":")
-    flow = _locate_dataflow(module_name, dataflow_name)
     recovery_config = None
     if args.sqlite_directory is not None:
         from bytewax.recovery import SqliteRecoveryConfig
 
         recovery_config = SqliteRecoveryConfig(args.sqlite_directory)
-    cli_main(
-        flow,
+    def get_flow():
+        from bytewax._import_str import _locate_dataflow
+
+        return _locate_dataflow(module_name, dataflow_name)
+
+    _run(
+        get_flow,
         processes=args.processes,
         workers_per_process=args.workers_per_process,
         process_id=args.process_id,
