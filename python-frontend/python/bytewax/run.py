@@ -20,6 +20,7 @@ with any number of processes and workers.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -131,22 +132,21 @@ def _run(
     starts_children = addresses is None and processes is not None and processes > 1
     serving = "BYTEWAX_DATAFLOW_API_ENABLED" in os.environ
     flow = get_flow() if serving or not starts_children else None
-    try:
-        if starts_children:
-            if serving:
-                from bytewax._api_server import serve_dataflow_api_if_enabled
-
-                with serve_dataflow_api_if_enabled(flow):
-                    status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
-            else:
-                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
-            if status != 0:
-                sys.exit(status)
-            return
+    if serving:
         from bytewax._api_server import serve_dataflow_api_if_enabled
-        from bytewax._runner import cluster_main, run_main
 
-        with serve_dataflow_api_if_enabled(flow):
+        api = serve_dataflow_api_if_enabled(flow)
+    else:
+        api = contextlib.nullcontext()
+    try:
+        with api:
+            if starts_children:
+                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
+                if status != 0:
+                    sys.exit(status)
+                return
+            from bytewax._runner import cluster_main, run_main
+
             if addresses is not None:
                 _run_cluster_member(
                     flow, addresses, process_id or 0, workers, interval, recovery_config, quiet=False
