@@ -95,7 +95,6 @@ where
             None
         }
     };
-    drop(sink);
     if typed_out {
         Ok((Lane::Typed(Box::new(typed)), freed.or(Some(encoded))))
     } else {

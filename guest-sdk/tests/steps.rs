@@ -320,7 +320,10 @@ fn returned_err_and_bad_items_become_step_errors() {
     );
 }
 
-fn groups(list: Vec<(Option<Vec<u8>>, Vec<Vec<u8>>)>) -> Groups {
+/// A group: its encoded state or accumulator (none for a new key), and its encoded values.
+type Group = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
+fn groups(list: Vec<Group>) -> Groups {
     let mut flat = Groups {
         states: Batch::new(),
         values: Batch::new(),

@@ -191,7 +191,7 @@ fn step_module(kind: &StepKind, func: &ItemFn, associative: bool) -> syn::Result
     let private = quote! { ::bytewax_guest::__private };
     // Spanned at the signature so a type that does not fit (not serde, wrong return)
     // is reported at the user's function rather than inside the macro.
-    let associative = associative.then(|| quote!(true)).unwrap_or_else(|| quote!(false));
+    let associative = if associative { quote!(true) } else { quote!(false) };
     let step_body = quote_spanned! {sig.span()=>
         #private::StepBody::#body(&#private::#adapter {
             f: #private::#call { f: super::#ident },

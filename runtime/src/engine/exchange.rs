@@ -23,8 +23,11 @@ pub const MESSAGE_ITEMS: usize = 4096;
 /// The pact a distributor of type `D` is built with, for any number of workers.
 pub type Pact<D> = DistributorPact<Box<dyn FnOnce(usize) -> D>>;
 
+/// The distributor of [`keyed_pact`].
+pub type KeyedDistributor = HashDistributor<KeyedItem, fn(&KeyedItem) -> u64>;
+
 /// Routes keyed items to the worker that owns their key (see [`super::owner`]).
-pub fn keyed_pact() -> Pact<HashDistributor<KeyedItem, fn(&KeyedItem) -> u64>> {
+pub fn keyed_pact() -> Pact<KeyedDistributor> {
     fn key_hash(item: &KeyedItem) -> u64 {
         item.route()
     }

@@ -129,6 +129,9 @@ pub trait KeyedLogic {
     fn restore(&mut self, key: &str, state: &[u8]) -> Result<(), StepError>;
 }
 
+/// The routing hash of each item a partitioned output writes (see [`Sink::router`]).
+pub type ItemRouter = Box<dyn FnMut(&Item) -> u64>;
+
 /// A worker's share of an `output` step.
 pub trait Sink {
     /// Writes a batch; the items then continue downstream unchanged.
@@ -137,7 +140,7 @@ pub trait Sink {
     fn close(&mut self) -> Result<(), StepError>;
     /// For a partitioned output: the routing hash of an item (the route hash of its
     /// partition's name), so that each item reaches the worker owning its partition.
-    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+    fn router(&self) -> Option<ItemRouter> {
         None
     }
     /// The position of each part this worker writes, for a resumed run to continue from.

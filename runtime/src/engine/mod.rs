@@ -12,7 +12,7 @@ mod stateful;
 mod stateless;
 
 pub use context::WorkerContext;
-pub use host::{restored_part, Chain, GatherLimit, KeyBy, KeyedLogic, Poll, Restored, Sink, Source, StepHost, WorkerInfo};
+pub use host::{restored_part, Chain, GatherLimit, ItemRouter, KeyBy, KeyedLogic, Poll, Restored, Sink, Source, StepHost, WorkerInfo};
 pub use input::SOURCE_BATCH;
 pub use route::{owner, owner_by_hash, route_hash, some_worker_idle};
 pub use run::{run_cluster, run_single, run_threads, run_worker, ClusterLayout, RunConfig};

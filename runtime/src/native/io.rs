@@ -4,7 +4,7 @@ use std::fs::OpenOptions;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 
 use crate::codec::{encode_json, render_python};
-use crate::engine::{owner, restored_part, Poll, Restored, Sink, Source, WorkerInfo};
+use crate::engine::{owner, restored_part, ItemRouter, Poll, Restored, Sink, Source, WorkerInfo};
 use crate::error::StepError;
 use crate::item::Item;
 use crate::recovery::{encode, KeyChange};
@@ -125,7 +125,7 @@ impl Sink for LineSink {
             .map_err(|e| StepError::io(&self.step_id, "output", "writing", e))
     }
 
-    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+    fn router(&self) -> Option<ItemRouter> {
         let hash = crate::engine::route_hash(self.part.as_deref()?);
         Some(Box::new(move |_| hash))
     }

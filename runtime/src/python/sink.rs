@@ -8,7 +8,7 @@ use pyo3::types::{PyString, PyTuple};
 
 use super::error::{repr, user_error};
 use super::item::{from_py, snapshot_py, PyItem};
-use crate::engine::{owner, restored_part, route_hash, Restored, Sink, WorkerInfo};
+use crate::engine::{owner, restored_part, route_hash, ItemRouter, Restored, Sink, WorkerInfo};
 use crate::recovery::KeyChange;
 use crate::error::{texts, StepError};
 use crate::item::Item;
@@ -152,7 +152,7 @@ impl PyPartitionedSink {
 }
 
 impl Sink for PyPartitionedSink {
-    fn router(&self) -> Option<Box<dyn FnMut(&Item) -> u64>> {
+    fn router(&self) -> Option<ItemRouter> {
         let output = Python::attach(|py| self.output.clone_ref(py));
         Some(Box::new(move |item: &Item| {
             // An item whose part cannot be found goes anywhere: `write` finds the same

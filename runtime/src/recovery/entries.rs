@@ -70,7 +70,9 @@ pub fn decode_entries(blob: &[u8]) -> Result<Vec<StateRow>, String> {
 
 /// Of several rows of one key, the newest, in no particular order.
 pub fn newest(rows: Vec<StateRow>) -> Vec<StateRow> {
-    let mut newest: HashMap<(String, String), (u64, Option<Vec<u8>>), RandomState> = HashMap::default();
+    // (step id, key) -> (epoch, snapshot) of the newest row seen.
+    type Newest = HashMap<(String, String), (u64, Option<Vec<u8>>), RandomState>;
+    let mut newest: Newest = HashMap::default();
     for row in rows {
         match newest.entry((row.step_id, row.key)) {
             Entry::Occupied(mut have) => {

@@ -134,9 +134,12 @@ fn bytes_field<'a>(rd: &mut &'a [u8]) -> Option<Option<&'a [u8]>> {
     Some(Some(field))
 }
 
+/// A message's key and value, each absent when nil.
+type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// The key and value of an encoded `(key, value)` item (byte strings, text or nil),
 /// borrowed from the item: no copy per message.
-fn key_value(bytes: &[u8]) -> Result<(Option<&[u8]>, Option<&[u8]>), String> {
+fn key_value(bytes: &[u8]) -> Result<KeyValue<'_>, String> {
     let mut rd = bytes;
     let pair = match rd.split_first() {
         Some((&m, rest)) if rmp::Marker::from_u8(m) == rmp::Marker::FixArray(2) => {

@@ -105,7 +105,7 @@ impl KafkaSource {
             let partitions: Vec<i32> = match described {
                 Some(t) if t.error().is_none() && !t.partitions().is_empty() => t.partitions().iter().map(|p| p.id()).collect(),
                 Some(t) => {
-                    let why = t.error().map(|e| format!("{:?}", rdkafka::types::RDKafkaRespErr::from(e))).unwrap_or("no partitions".into());
+                    let why = t.error().map(|e| format!("{e:?}")).unwrap_or("no partitions".into());
                     return Err(fail(format!("topic {topic:?} is not available: {why}")));
                 }
                 None => return Err(fail(format!("topic {topic:?} does not exist"))),
