@@ -23,15 +23,10 @@ pub const MESSAGE_ITEMS: usize = 4096;
 /// The pact a distributor of type `D` is built with, for any number of workers.
 pub type Pact<D> = DistributorPact<Box<dyn FnOnce(usize) -> D>>;
 
-/// The distributor of [`keyed_pact`].
-pub type KeyedDistributor = HashDistributor<KeyedItem, fn(&KeyedItem) -> u64>;
-
 /// Routes keyed items to the worker that owns their key (see [`super::owner`]).
-pub fn keyed_pact() -> Pact<KeyedDistributor> {
-    fn key_hash(item: &KeyedItem) -> u64 {
-        item.route()
-    }
-    hash_pact(key_hash as fn(&KeyedItem) -> u64)
+pub fn keyed_pact() -> Pact<HashDistributor<KeyedItem, impl FnMut(&KeyedItem) -> u64>> {
+    // A closure, not a function pointer: the partition loop inlines it.
+    hash_pact(|item: &KeyedItem| item.route())
 }
 
 /// Routes each item to worker `hash(item) % workers`.
@@ -83,9 +78,9 @@ fn send<T: Clone, D, P: Push<Message<T, Vec<D>>>>(buffer: &mut Vec<D>, stamp: &S
 impl<D, F: FnMut(&D) -> u64> Distributor<Vec<D>> for HashDistributor<D, F> {
     fn partition<T: Clone, P: Push<Message<T, Vec<D>>>>(&mut self, container: &mut Vec<D>, stamp: &Stamp<T>, pushers: &mut [P]) {
         debug_assert_eq!(self.buffers.len(), pushers.len());
-        let workers = pushers.len() as u64;
+        let workers = pushers.len();
         for item in container.drain(..) {
-            let target = ((self.hash)(&item) % workers) as usize;
+            let target = super::owner_by_hash((self.hash)(&item), workers);
             let buffer = &mut self.buffers[target];
             if buffer.capacity() == 0 {
                 buffer.reserve(MESSAGE_ITEMS);
