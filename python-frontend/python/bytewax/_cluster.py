@@ -144,25 +144,24 @@ def run_local_cluster(processes: int, interrupt_message: str) -> int:
 
 
 def _wait(children: List[subprocess.Popen]) -> int:
-    """Waits for every child; after the first failure, gives the rest a grace period.
-
-    Another child than process 0 that could not get the dataflow starts no grace period:
-    process 0 either fails on it too, and says why, or finds that child missing when it
-    connects."""
+    """Waits for every child; after the first failure, gives the rest a grace period."""
     failed_at: Optional[float] = None
     status = 0
     while True:
         codes = [c.poll() for c in children]
         for proc_id, code in enumerate(codes):
-            if code not in (None, 0, PEER_FAILED_STATUS) and status == 0:
-                if code == FLOW_FAILED_STATUS and proc_id != 0:
-                    continue
+            if code in (None, 0):
+                continue
+            if code == FLOW_FAILED_STATUS and proc_id != 0:
+                # Not a failure of its own yet: process 0 either fails on the flow too, and
+                # says why, or finds this child missing when it connects.
+                continue
+            if failed_at is None:
+                failed_at = time.monotonic()
+            if code != PEER_FAILED_STATUS and status == 0:
                 status = 1 if code < 0 or code == FLOW_FAILED_STATUS else code
                 if code < 0:
                     print(f"bytewax: process {proc_id} was killed by signal {-code}", file=sys.stderr)
-            if code not in (None, 0) and failed_at is None:
-                if code != FLOW_FAILED_STATUS or proc_id == 0:
-                    failed_at = time.monotonic()
         if all(code is not None for code in codes):
             break
         if failed_at is not None and time.monotonic() - failed_at > _STOP_GRACE_S:

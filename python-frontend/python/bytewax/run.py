@@ -373,6 +373,7 @@ def _main() -> None:
         from bytewax.recovery import SqliteRecoveryConfig
 
         recovery_config = SqliteRecoveryConfig(args.sqlite_directory)
+
     def get_flow():
         from bytewax._import_str import _locate_dataflow
 
