@@ -356,3 +356,37 @@ def test_killing_the_parent_outright_stops_its_children(tmp_path):
                  "Z" not in open(f"/proc/{c}/stat").read().split()[2]]
         time.sleep(0.1)
     assert alive == [], f"children outlived their parent: {alive}"
+
+
+SCRIPT_CALLING_CLI_MAIN = '''
+import os
+import sys
+
+from bytewax.run import cli_main
+import flows
+
+print(f"script top ran in {os.getpid()}", file=sys.stderr, flush=True)
+cli_main(flows.counting(), processes=2)
+'''
+
+
+def test_a_script_calling_cli_main_with_processes_runs_its_top_once(flows_dir):
+    """The processes are forked from the script's own process: they run the flow it built,
+    and what the script did before `cli_main` happens once, not once per process."""
+    (flows_dir / "script.py").write_text(SCRIPT_CALLING_CLI_MAIN)
+    result = subprocess.run([interpreter_under_test(), "script.py"], cwd=flows_dir, env=_clean_env([flows_dir]),
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("script top ran") == 1, result.stderr
+    assert lines(result.stdout) == lines(bytewax_run(flows_dir, "flows:counting").stdout)
+
+
+def test_a_parent_serving_the_dataflow_api_runs_the_flow_on_every_process(flows_dir):
+    """The API server's thread runs when the processes start, so this parent starts them
+    by running its command again rather than forking (a forked child could inherit a lock
+    that thread held)."""
+    port = free_ports(1)[0]
+    result = bytewax_run(flows_dir, "flows:counting", "-p", "2",
+                         env={"BYTEWAX_DATAFLOW_API_ENABLED": "1", "BYTEWAX_DATAFLOW_API_PORT": str(port)})
+    assert result.returncode == 0, result.stderr
+    assert lines(result.stdout) == lines(bytewax_run(flows_dir, "flows:counting").stdout)

@@ -141,7 +141,13 @@ def _run(
     try:
         with api:
             if starts_children:
-                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE)
+                def child_main() -> None:
+                    # In a child, whose environment names its process: its share only.
+                    _run(get_flow, processes=processes, workers_per_process=workers_per_process,
+                         process_id=None, addresses=None, epoch_interval=epoch_interval,
+                         recovery_config=recovery_config)
+
+                status = _cluster.run_local_cluster(processes, _INTERRUPT_MESSAGE, child_main)
                 if status != 0:
                     sys.exit(status)
                 return
