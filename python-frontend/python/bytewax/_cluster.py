@@ -188,6 +188,10 @@ def _fork_child(env: dict, child_main: Callable[[], None], close_fds: List[int])
         os.setsid()
         os.dup2(write_fd, 1)
         os.close(write_fd)
+        # The interpreter's own streams on fds 1 and 2, as a started child has them, even
+        # where the parent had put others in their place (a test's capture, say).
+        sys.stdout = sys.__stdout__ or sys.stdout
+        sys.stderr = sys.__stderr__ or sys.stderr
         # Now a pipe, maybe a terminal before: written a buffer at a time, as a started
         # child's stdout would be, not a line at a time.
         if hasattr(sys.stdout, "reconfigure"):
@@ -217,8 +221,9 @@ def run_local_cluster(processes: int, interrupt_message: str, child_main: Callab
     lock = threading.Lock()
     children: List[Child] = []
     relays: List[threading.Thread] = []
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__} - {None}:
+        # Or a child would write out what was waiting in them a second time.
+        stream.flush()
     # Forking while another thread runs could leave a child holding a lock that thread
     # had taken; the relay threads below start only after every child is forked.
     fork = hasattr(os, "fork") and threading.active_count() == 1
