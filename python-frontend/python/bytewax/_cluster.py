@@ -4,11 +4,11 @@ The parent forks once per process and each child runs the flow's share of that
 process, told its process id and the cluster's addresses; the parent waits. A forked
 child starts with everything the parent already imported, so it skips the interpreter's
 start-up and the CLI's imports (a new interpreter per child took ~60 ms before its flow
-even began to load). Where forking is unsafe (another thread is running, as the dataflow
-API server's) or impossible, the parent re-runs its own command instead. Addresses use free loopback ports
-picked here, so two clusters on one machine never collide. Each child's stdout comes
-back through a pipe and is written out a whole line at a time, so lines of different
-processes never run into one another. When a child fails, the others are told by the
+even began to load). Where forking is unsafe (another thread is running, as the
+dataflow API server's) or impossible, the parent re-runs its own command instead.
+Addresses use free loopback ports picked here, so two clusters on one machine never
+collide. Each child's stdout comes back through a pipe and is written out a whole line
+at a time, so lines of different processes never run into one another. When a child fails, the others are told by the
 engine and stop; the parent exits with the failing child's status, and the user sees
 its error once. Ctrl-C stops every child.
 """
