@@ -5,7 +5,9 @@ the parent relays, what they print to stderr goes where the test's stderr goes.
 """
 
 import os
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -63,9 +65,6 @@ def test_a_child_never_returns_into_the_parents_code():
 
 
 def test_waiting_for_a_child_that_runs_on_times_out_and_kill_ends_it():
-    import subprocess
-    import time
-
     child = _cluster._fork_child({}, lambda: time.sleep(60), [])
     with pytest.raises(subprocess.TimeoutExpired):
         child.wait(0.2)
@@ -73,3 +72,13 @@ def test_waiting_for_a_child_that_runs_on_times_out_and_kill_ends_it():
     child.kill()
     assert child.wait(10) == -9
     child.stdout.close()
+
+
+def test_a_child_reaped_by_someone_else_counts_as_ended_not_running():
+    child = _cluster._fork_child({}, lambda: sys.exit(5), [])
+    child.stdout.read()
+    child.stdout.close()
+    os.waitpid(child.pid, 0)  # its status goes here, not to `child`
+    # As `Popen` does: ended with 0, so the parent's wait loop does not spin forever.
+    assert child.poll() == 0
+    assert child.wait(1) == 0

@@ -8,9 +8,9 @@ even began to load). Where forking is unsafe (another thread is running, as the
 dataflow API server's) or impossible, the parent re-runs its own command instead.
 Addresses use free loopback ports picked here, so two clusters on one machine never
 collide. Each child's stdout comes back through a pipe and is written out a whole line
-at a time, so lines of different processes never run into one another. When a child fails, the others are told by the
-engine and stop; the parent exits with the failing child's status, and the user sees
-its error once. Ctrl-C stops every child.
+at a time, so lines of different processes never run into one another. When a child
+fails, the others are told by the engine and stop; the parent exits with the failing
+child's status, and the user sees its error once. Ctrl-C stops every child.
 """
 
 import os
@@ -130,6 +130,9 @@ class ForkedChild:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:
+                # Reaped by someone else (SIGCHLD ignored, say): its status is lost. Taken
+                # as 0, as `Popen` does, rather than waiting forever for it.
+                self.returncode = 0
                 return self.returncode
             if pid == self.pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
