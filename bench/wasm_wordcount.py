@@ -4,7 +4,10 @@ Runs the seed wordcount as a pure-WASM plan (examples/wordcount-wasm/plan.json)
 with `bytewax-wasm run`, the same counting written by hand in Rust
 (bench/native-wordcount) and the seed flow on Bytewax 0.16.2, over the same
 generated text; checks they agree on every word's total and prints wall times
-and ratios. Then measures what a WASM step costs per item: a plan
+and ratios. bytewax-wasm runs once per worker count asked for (by default one
+worker and one per core), and native and bytewax-wasm are timed over several
+interleaved rounds, medians reported, since a shared machine's speed drifts
+between runs. Then measures what a WASM step costs per item: a plan
 file -> map -> file with the test guests' `echo` against the builtin
 `identity`. See bench/README.md.
 """
@@ -12,6 +15,7 @@ file -> map -> file with the test guests' `echo` against the builtin
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,8 +39,9 @@ TEST_GUESTS = REPO_DIR / "runtime" / "tests" / "guests" / "test_guests.wasm"
 NATIVE_DIR = BENCH_DIR / "native-wordcount"
 NATIVE_BIN = NATIVE_DIR / "target" / "release" / "native-wordcount"
 DEFAULT_HOST = REPO_DIR / "target" / "release" / "bytewax-wasm"
-GOALS = {("bytewax-wasm", "native"): "goal: at most 2x",
-         ("bytewax 0.16.2", "bytewax-wasm"): "goal: at least 300x"}
+BYTEWAX016 = "bytewax 0.16.2"
+NATIVE_GOAL = "goal: at most 2x"
+BYTEWAX016_GOAL = "goal: at least 300x"
 
 
 class SetupError(Exception):
@@ -172,29 +177,58 @@ def print_overhead(times, count, repeats):
           f"{per_item(echo - echo1, ident - ident1):8.0f} ns per item")
 
 
-def print_report(text_path, results, failed):
+def wasm_name(workers):
+    return f"bytewax-wasm -w {workers}"
+
+
+def worker_counts(text):
+    """``1,2`` -> [1, 2]; each at least 1, no repeats."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected worker counts like 1,2, got {text!r}")
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(f"expected distinct worker counts >= 1, got {text!r}")
+    return counts
+
+
+def print_report(text_path, walls, results, failed, rounds):
+    """``walls``: every round's wall time per contestant; ``results``: one measurement
+    each (for the totals)."""
     size_mb = text_path.stat().st_size / 1e6
     words = sum(results["native"].totals.values()) if "native" in results else 0
-    print(f"\ninput: {text_path.name} ({size_mb:.1f} MB, {words} words)")
-    print(f"{'contestant':<16}{'wall s':>10}{'MB/s':>10}")
-    for measured in results.values():
-        rate = size_mb / measured.wall_s
-        print(f"{measured.name:<16}{measured.wall_s:>10.2f}{rate:>10.2f}")
+    median = {name: statistics.median(times) for name, times in walls.items()}
+    print(f"\ninput: {text_path.name} ({size_mb:.1f} MB, {words} words); "
+          f"median of {rounds} interleaved rounds (0.16.2: one run)")
+    print(f"{'contestant':<20}{'wall s':>10}{'MB/s':>10}   rounds")
+    for name, wall_s in median.items():
+        spread = " ".join(f"{t:.2f}" for t in sorted(walls[name]))
+        print(f"{name:<20}{wall_s:>10.2f}{size_mb / wall_s:>10.2f}   {spread}")
     for name in failed:
-        print(f"{name:<16}{'-':>10}{'-':>10}  (FAILED, see above)")
+        print(f"{name:<20}{'-':>10}{'-':>10}   (FAILED, see above)")
     print()
-    for (slow, fast), goal in GOALS.items():
-        if slow in results and fast in results:
-            ratio = results[slow].wall_s / results[fast].wall_s
-            print(f"{slow} / {fast}: {ratio:.2f}x  ({goal})")
+    for name in median:
+        if not name.startswith("bytewax-wasm"):
+            continue
+        if "native" in median:
+            print(f"{name} / native: {median[name] / median['native']:.2f}x  ({NATIVE_GOAL})")
+        if BYTEWAX016 in median:
+            print(f"{BYTEWAX016} / {name}: {median[BYTEWAX016] / median[name]:.0f}x  "
+                  f"({BYTEWAX016_GOAL})")
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=50,
                         help="size of the generated text (default 50)")
-    parser.add_argument("-w", "--workers", type=int, default=1,
-                        help="bytewax-wasm worker threads (default 1)")
+    cores = os.cpu_count() or 1
+    parser.add_argument("-w", "--workers", type=worker_counts,
+                        default=[1] if cores == 1 else [1, cores],
+                        help="bytewax-wasm worker threads, one run per count, comma-"
+                             f"separated (default 1,{cores}: one, and one per core)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved runs of native and each bytewax-wasm, the "
+                             "median reported (default 3)")
     parser.add_argument("--bin", default=None,
                         help="the bytewax-wasm binary [env: BYTEWAX_WASM_BIN; "
                              "default target/release/bytewax-wasm]")
@@ -224,30 +258,44 @@ def main(argv=None):
         return 2
     text_path = ensure_text(DATA_DIR, args.size_mb)
 
-    results, failed = {}, {}
+    results, walls, failed = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-wasm-wordcount-") as tmp:
         plan = write_wordcount_plan(tmp, text_path)
-        contestants = [
-            ("native", lambda: [str(native), str(text_path)]),
-            ("bytewax-wasm", lambda: [str(host), "run", "-w", str(args.workers), str(plan)]),
-        ]
+        contestants = [("native", lambda: [str(native), str(text_path)])]
+        contestants += [(wasm_name(w), lambda w=w: [str(host), "run", "-w", str(w), str(plan)])
+                        for w in args.workers]
+        # Rounds interleave the contestants, so a slow spell of the machine hits all alike.
+        schedule = [c for _ in range(max(args.rounds, 1)) for c in contestants]
         if not args.skip_bytewax016:
-            contestants.append(("bytewax 0.16.2", lambda: flow_command(
+            schedule.append((BYTEWAX016, lambda: flow_command(
                 ensure_bytewax016_python(args.bytewax016_python), text_path)))
-        for name, command in contestants:
+        for name, command in schedule:
+            if name in failed:
+                continue
             print(f"running {name} ...", flush=True)
             try:
-                results[name] = timed_run(name, command(), args.timeout,
-                                          keep_pythonpath=name != "bytewax 0.16.2")
+                measured = timed_run(name, command(), args.timeout,
+                                     keep_pythonpath=name != BYTEWAX016)
             except (RuntimeError, OSError, subprocess.SubprocessError) as failure:
                 failed[name] = str(failure)
                 print(f"{name}: FAILED: {failure}", file=sys.stderr)
+                results.pop(name, None)
+                walls.pop(name, None)
+                continue
+            walls.setdefault(name, []).append(measured.wall_s)
+            if name != "native" and "native" in results:
+                # Every round's output is checked, not just one.
+                problems = compare_totals(results["native"], [measured])
+                if problems:
+                    failed[name] = "; ".join(problems)
+                    print(f"{name}: {failed[name]}", file=sys.stderr)
+                    results.pop(name, None)
+                    walls.pop(name, None)
+                    continue
+            results[name] = measured
 
     problems = [f"{name} failed" for name in failed]
-    if "native" in results:
-        problems += compare_totals(results["native"], [
-            m for name, m in results.items() if name != "native"])
-    print_report(text_path, results, failed)
+    print_report(text_path, walls, results, failed, max(args.rounds, 1))
     if not problems:
         print(f"word totals agree: {', '.join(results)}")
 

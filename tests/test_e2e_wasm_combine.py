@@ -4,9 +4,9 @@ component before they reach the window.
 
 The test guests' `join` writes its grouping out as brackets, so a test can tell values
 that were folded together early from values folded one by one. The file source hands out
-8192 lines per batch and the input reads up to 8 batches at a time. The chain's first call
+8192 lines per batch and the input reads up to 32 batches at a time. The chain's first call
 takes one batch, which times it; after that it combines the batches waiting for it in one
-call (65,536 lines at most).
+call (262,144 lines at most).
 """
 
 import ast
@@ -82,6 +82,18 @@ def test_batches_read_together_combine_as_one(tmp_path):
     for key in ("a", "b"):
         assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
         assert 2 <= values_reaching_the_window(joined[key]) <= 4, joined[key][:200]
+
+
+def test_up_to_32_batches_read_together_combine_as_one(tmp_path):
+    # 24 batches: one to time the chain, then 23 in one call, so two values per key (three
+    # on a slow machine). Reading 8 batches at a time would have given at least four.
+    lines = ["a1", "b1", "a2"] * (24 * SOURCE_BATCH // 3)
+    result = run_cli("run", join_plan(tmp_path, lines, "join"))
+    assert result.returncode == 0, result.stderr
+    joined = joined_by_key(result.stdout)
+    for key in ("a", "b"):
+        assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
+        assert 2 <= values_reaching_the_window(joined[key]) <= 3, joined[key][:200]
 
 
 def test_a_reducer_not_declared_associative_folds_value_by_value(tmp_path):

@@ -216,8 +216,8 @@ where
         Ok(Held::decoded(acc))
     }
 
-    fn pair_type(&self) -> TypeId {
-        TypeId::of::<(String, V)>()
+    fn pair_types(&self) -> [TypeId; 2] {
+        [TypeId::of::<(String, V)>(), TypeId::of::<(compact_str::CompactString, V)>()]
     }
 
     fn combine(&self, step: &str, lanes: &mut dyn Iterator<Item = Lane>, out: &mut Batch) -> Result<(), String> {

@@ -6,7 +6,6 @@
 //! instead of one per item: the host's keying, routing and windowing then run per key.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use compact_str::CompactString;
@@ -36,14 +35,14 @@ where
     // sit inline in the table, so comparing one does not fetch another cache line.
     let mut index: HashMap<CompactString, usize, FixedState> = HashMap::default();
     let mut accs: Vec<Option<A>> = Vec::new();
-    let mut add = |key: Cow<'_, str>, value: V| -> Result<(), String> {
-        match index.get(key.as_ref()) {
+    let mut add = |key: Key<'_>, value: V| -> Result<(), String> {
+        match index.get(key.as_str()) {
             Some(&g) => {
                 let acc = accs[g].take().expect("an accumulator is put back after each fold");
                 accs[g] = Some(fold(acc, value)?);
             }
             None => {
-                index.insert(CompactString::from(key), accs.len());
+                index.insert(key.into_compact(), accs.len());
                 accs.push(Some(first_acc(step, value)?));
             }
         }
@@ -51,16 +50,23 @@ where
     };
     for pairs in lanes {
         match pairs {
-            Lane::Typed(items) => {
-                let items = items.downcast::<Vec<(String, V)>>().unwrap_or_else(|_| unreachable!("lane type checked by the chain"));
-                for (key, value) in *items {
-                    add(Cow::Owned(key), value)?;
+            Lane::Typed(items) => match items.downcast::<Vec<(String, V)>>() {
+                Ok(items) => {
+                    for (key, value) in *items {
+                        add(Key::Owned(key), value)?;
+                    }
                 }
-            }
+                Err(items) => {
+                    let items = items.downcast::<Vec<(CompactString, V)>>().unwrap_or_else(|_| unreachable!("lane type checked by the chain"));
+                    for (key, value) in *items {
+                        add(Key::Compact(key), value)?;
+                    }
+                }
+            },
             Lane::Encoded(items) => {
                 for item in items.iter() {
                     let (key, value): (&str, V) = codec::decode_borrowed(step, item)?;
-                    add(Cow::Borrowed(key), value)?;
+                    add(Key::Borrowed(key), value)?;
                 }
             }
         }
@@ -83,5 +89,30 @@ fn first_acc<A: 'static, V: 'static>(step: &str, value: V) -> Result<A, String> 
     match (&mut slot as &mut dyn Any).downcast_mut::<Option<A>>() {
         Some(acc) => Ok(acc.take().expect("just filled")),
         None => Err(format!("step `{step}`: an associative reducer must take and return one type")),
+    }
+}
+
+/// A key as a chain stage handed it over.
+enum Key<'a> {
+    Owned(String),
+    Compact(CompactString),
+    Borrowed(&'a str),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Owned(s) => s,
+            Key::Compact(s) => s,
+            Key::Borrowed(s) => s,
+        }
+    }
+
+    fn into_compact(self) -> CompactString {
+        match self {
+            Key::Owned(s) => CompactString::from(s),
+            Key::Compact(s) => s,
+            Key::Borrowed(s) => CompactString::from(s),
+        }
     }
 }

@@ -129,7 +129,7 @@ fn stage<'a>(steps: &[&StepDef], name: &'a str) -> Result<Stage<'a>, String> {
 /// [`lane`](crate::lane)); elsewhere they are encoded. Spent batches are reused, so a long
 /// chain allocates little per step.
 pub fn chain(steps: &[&StepDef], names: &[String], items: Batch) -> Result<Batch, ChainError> {
-    match run_chain(steps, names, items, None)? {
+    match run_chain(steps, names, items, &[])? {
         Lane::Encoded(out) => Ok(out),
         Lane::Typed(_) => unreachable!("a chain's last stage encodes unless asked otherwise"),
     }
@@ -152,12 +152,12 @@ pub fn chain_combine(steps: &[&StepDef], names: &[String], reducer: &str, items:
             "step `{reducer}` is not declared `#[reducer(associative)]`, so its values cannot be combined early"
         )));
     }
-    let pair_type = Some(named.step.pair_type());
+    let pair_types = named.step.pair_types();
     // A failing stage ends the runs. The reducer has then seen only earlier items, and
     // stops the runs itself when it fails, so whichever error is set came first.
     let mut failed = None;
     let mut lanes = items.into_chunks(COMBINE_RUN).map_while(|run| {
-        run_chain(steps, names, run, pair_type).map_err(|e| failed = Some(e)).ok()
+        run_chain(steps, names, run, &pair_types).map_err(|e| failed = Some(e)).ok()
     });
     let mut out = Batch::new();
     let combined = named.step.combine(named.name, &mut lanes, &mut out);
@@ -170,7 +170,7 @@ pub fn chain_combine(steps: &[&StepDef], names: &[String], reducer: &str, items:
 
 /// The stages of a chain; the last hands its output over typed when it produces exactly
 /// `last_typed`.
-fn run_chain(steps: &[&StepDef], names: &[String], items: Batch, last_typed: Option<TypeId>) -> Result<Lane, ChainError> {
+fn run_chain(steps: &[&StepDef], names: &[String], items: Batch, last_typed: &[TypeId]) -> Result<Lane, ChainError> {
     let fail = |at: usize| move |message: String| ChainError { stage: at as u32, message };
     let stages = names
         .iter()
@@ -184,7 +184,7 @@ fn run_chain(steps: &[&StepDef], names: &[String], items: Batch, last_typed: Opt
             (Stage::Produces(named), input) => {
                 let typed_out = match stages.get(at + 1) {
                     Some(next) => hands_over_typed(named, next),
-                    None => last_typed.is_some() && named.step.lane_types().map(|t| t.output) == last_typed,
+                    None => named.step.lane_types().is_some_and(|t| last_typed.contains(&t.output)),
                 };
                 let (out, freed) = named.step.run_lane(named.name, input, typed_out, spare).map_err(fail(at))?;
                 spare = freed.unwrap_or_default();

@@ -54,6 +54,10 @@ pub use bytewax_guest_macros::{
     stateful_mapper,
 };
 
+/// A string kept inline when short (up to 12 bytes in a wasm32 guest): a word or key of
+/// this type costs no allocation, and an associative reducer's combine takes `(key, value)`
+/// pairs keyed by it as they are, like `String` ones. It crosses as a MessagePack string.
+pub use compact_str::CompactString;
 /// Any MessagePack value, for steps that pass items through without a fixed type.
 pub use rmpv::Value;
 /// Re-exported so `#[serde(with = "bytewax_guest::serde_bytes")]` works without a new

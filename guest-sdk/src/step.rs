@@ -56,9 +56,9 @@ pub trait FoldStep: Sync {
         acc: Held,
         values: &mut dyn Iterator<Item = &[u8]>,
     ) -> Result<Held, String>;
-    /// The Rust type of a `(key, value)` pair this step folds, so a chain can hand its pairs
-    /// over without the codec.
-    fn pair_type(&self) -> TypeId;
+    /// The Rust types of a `(key, value)` pair this step folds (the key a `String` or a
+    /// `CompactString`), so a chain can hand its pairs over without the codec.
+    fn pair_types(&self) -> [TypeId; 2];
     /// Combines the `(key, value)` pairs of all `lanes` per key: each key's values folded
     /// together in arrival order, one `(key, combined)` pair per key onto `out`, keys in
     /// order of first appearance. Only offered for reducers declared associative.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 mod steps {
     use bytewax_guest::{
         builder, event_time, filter, filter_map, flat_map, folder, inspect, is_complete, map,
-        reducer, stateful_mapper,
+        reducer, stateful_mapper, CompactString,
     };
     use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,20 @@ mod steps {
         (word[..1].to_string(), word)
     }
 
+    /// A word keyed by its first letter as an inline `CompactString`, counted as one.
+    #[map]
+    pub fn tally_by_initial(word: String) -> (CompactString, Tagged) {
+        (CompactString::from(&word[..1]), Tagged { n: 1, in_memory: true })
+    }
+
+    /// Adds counts while both were handed over in memory; a value that went through the
+    /// codec turns the sum to -1000, so a test sees whether the combine decoded it.
+    #[reducer(associative)]
+    pub fn add_in_memory(a: Tagged, b: Tagged) -> Tagged {
+        let n = if a.in_memory && b.in_memory { a.n + b.n } else { -1000 };
+        Tagged { n, in_memory: true }
+    }
+
     /// Joins with the grouping written out, so a test can see how values were combined.
     #[reducer(associative)]
     pub fn join(a: String, b: String) -> String {
@@ -138,6 +152,8 @@ bytewax_guest::export_steps!(
     steps::untag,
     steps::by_initial,
     steps::join,
+    steps::tally_by_initial,
+    steps::add_in_memory,
 );
 
 fn enc<T: Serialize>(value: T) -> Vec<u8> {
@@ -179,10 +195,12 @@ fn describe_lists_every_step_with_its_kind() {
             ("untag", StepKind::Map),
             ("by_initial", StepKind::Map),
             ("join", StepKind::Reducer),
+            ("tally_by_initial", StepKind::Map),
+            ("add_in_memory", StepKind::Reducer),
         ]
     );
     let associative: Vec<&str> = info.iter().filter(|s| s.associative).map(|s| s.name.as_str()).collect();
-    assert_eq!(associative, ["join"]);
+    assert_eq!(associative, ["join", "add_in_memory"]);
 }
 
 fn batch(items: Vec<Vec<u8>>) -> Batch {
@@ -268,6 +286,19 @@ fn an_associative_reducer_combines_a_chains_pairs_per_key() {
     let pairs = vec![enc(("x", "1")), enc(("y", "2")), enc(("x", "3"))];
     let out = combined(&[], "join", pairs).unwrap();
     assert_eq!(out, [("x", "(1 3)"), ("y", "2")].map(|(k, v)| (k.to_string(), v.to_string())));
+}
+
+#[test]
+fn pairs_keyed_by_compact_strings_reach_the_combine_as_they_are() {
+    let names = vec!["words".to_string(), "tally_by_initial".to_string()];
+    let items = batch(vec![enc("ab b ac"), enc("ad bb")]);
+    let out = BytewaxSteps::chain_combine(names, "add_in_memory".into(), items).unwrap();
+    let totals = |out: &Batch| -> Vec<(String, i64)> { decoded::<(String, steps::Tagged)>(out).into_iter().map(|(k, t)| (k, t.n)).collect() };
+    assert_eq!(totals(&out), [("a".to_string(), 3), ("b".to_string(), 2)]);
+    // The same pairs sent encoded are decoded, which the reducer shows.
+    let one = || enc(("a", steps::Tagged { n: 1, in_memory: true }));
+    let out = BytewaxSteps::chain_combine(vec![], "add_in_memory".into(), batch(vec![one(), one()])).unwrap();
+    assert_eq!(totals(&out), [("a".to_string(), -1000)]);
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub const SOURCE_BATCH: usize = 1024;
 /// Polls of a source per activation at most, while it has items ready, when the chain
 /// after the input gathers batches. Other flows poll once, so the steps after an input see
 /// each batch as soon as it is read.
-pub const POLLS_PER_ACTIVATION: usize = 8;
+pub const POLLS_PER_ACTIVATION: usize = 32;
 
 /// How long an idle source waits before the next poll.
 const IDLE_COOLDOWN: Duration = Duration::from_millis(1);

@@ -3,26 +3,26 @@
 //! A plan points its steps at this component by name, e.g.
 //! `{"kind": "wasm", "component": "wordcount_steps.wasm", "export": "tokenize"}`.
 
-use bytewax_guest::{flat_map, map, reducer};
+use bytewax_guest::{flat_map, map, reducer, CompactString};
 
 /// Lower-cases a line, as Python's `str.lower`.
 #[map]
-pub fn lower(line: String) -> String {
+pub fn lower(line: &str) -> String {
     line.to_lowercase()
 }
 
 /// The words of a line: the runs the seed's regex `[^\s!,.?":;0-9]+` matches.
 #[flat_map]
-pub fn tokenize(line: &str) -> Vec<String> {
+pub fn tokenize(line: &str) -> Vec<CompactString> {
     line.split(is_separator)
         .filter(|word| !word.is_empty())
-        .map(str::to_owned)
+        .map(CompactString::from)
         .collect()
 }
 
 /// A word paired with its first count, the key and value `reduce_window` expects.
 #[map]
-pub fn initial_count(word: String) -> (String, i64) {
+pub fn initial_count(word: CompactString) -> (CompactString, i64) {
     (word, 1)
 }
 
@@ -61,8 +61,8 @@ mod tests {
 
     #[test]
     fn counting_steps() {
-        assert_eq!(lower("ÀB".into()), "àb");
-        assert_eq!(initial_count("w".into()), ("w".to_string(), 1));
+        assert_eq!(lower("ÀB"), "àb");
+        assert_eq!(initial_count("w".into()), ("w".into(), 1));
         assert_eq!(add(2, 3), 5);
     }
 }
