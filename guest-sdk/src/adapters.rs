@@ -168,9 +168,10 @@ pub struct BuilderAdapter<F, O> {
     pub output: O,
 }
 
-impl<R, O> BuildStep for BuilderAdapter<NoArgs<R>, O>
+impl<R, O, F> BuildStep for BuilderAdapter<NoArgs<R, F>, O>
 where
     R: 'static,
+    F: Fn() -> R + Sync,
     O: Output<R>,
     O::Ok: Serialize + 'static,
 {
@@ -188,8 +189,9 @@ pub struct FoldAdapter<F, O> {
     pub output: O,
 }
 
-impl<A, V, R, O> FoldStep for FoldAdapter<TwoArgs<A, V, R>, O>
+impl<A, V, R, O, F> FoldStep for FoldAdapter<TwoArgs<A, V, R, F>, O>
 where
+    F: Fn(A, V) -> R + Sync,
     A: Serialize + DeserializeOwned + 'static,
     V: DeserializeOwned + 'static,
     R: 'static,
@@ -248,8 +250,9 @@ pub struct StatefulMapAdapter<F, O> {
     pub output: O,
 }
 
-impl<S, V, R, O, T> StatefulMapStep for StatefulMapAdapter<TwoArgs<S, V, R>, O>
+impl<S, V, R, O, T, F> StatefulMapStep for StatefulMapAdapter<TwoArgs<S, V, R, F>, O>
 where
+    F: Fn(S, V) -> R + Sync,
     S: Serialize + DeserializeOwned + 'static,
     V: DeserializeOwned + 'static,
     R: 'static,

@@ -240,7 +240,7 @@ mod tests {
     static LOWER: StepDef = StepDef {
         name: "lower",
         body: StepBody::Map(&MapAdapter {
-            f: ByValue { f: lower },
+            f: ByValue::new(lower),
             output: Returns,
         }),
         associative: false,
@@ -248,7 +248,7 @@ mod tests {
     static IS_EVEN: StepDef = StepDef {
         name: "is_even",
         body: StepBody::Filter(&DirectAdapter {
-            f: ByRef { f: is_even },
+            f: ByRef::new(is_even),
             output: Returns,
         }),
         associative: false,
@@ -328,7 +328,7 @@ mod tests {
         static ZERO: StepDef = StepDef {
             name: "zero",
             body: StepBody::Builder(&crate::adapters::BuilderAdapter {
-                f: crate::call::NoArgs { f: || 0i64 },
+                f: crate::call::NoArgs::new(|| 0i64),
                 output: Returns,
             }),
             associative: false,

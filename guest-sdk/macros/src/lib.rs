@@ -194,7 +194,7 @@ fn step_module(kind: &StepKind, func: &ItemFn, associative: bool) -> syn::Result
     let associative = if associative { quote!(true) } else { quote!(false) };
     let step_body = quote_spanned! {sig.span()=>
         #private::StepBody::#body(&#private::#adapter {
-            f: #private::#call { f: super::#ident },
+            f: #private::#call::new(super::#ident),
             output: #private::#output,
         })
     };

@@ -45,40 +45,38 @@ fn push(mut acc: Vec<i64>, value: i64) -> Vec<i64> {
 }
 
 static ZERO: BuilderAdapter<NoArgs<i64>, Returns> = BuilderAdapter {
-    f: NoArgs { f: zero },
+    f: NoArgs::new(zero),
     output: Returns,
 };
 type CountToThree = TwoArgs<i64, String, (Option<i64>, i64)>;
 
 static COUNT: StatefulMapAdapter<CountToThree, Returns> = StatefulMapAdapter {
-    f: TwoArgs { f: count_to_three },
+    f: TwoArgs::new(count_to_three),
     output: Returns,
 };
 static ADD: FoldAdapter<TwoArgs<i64, i64, i64>, Returns> = FoldAdapter {
-    f: TwoArgs { f: add },
+    f: TwoArgs::new(add),
     output: Returns,
 };
 static CHECKED_ADD: FoldAdapter<TwoArgs<i64, i64, Result<i64, String>>, ReturnsResult> =
     FoldAdapter {
-        f: TwoArgs { f: checked_add },
+        f: TwoArgs::new(checked_add),
         output: ReturnsResult,
     };
 static AT_LEAST_10: IsCompleteAdapter<ByRef<i64, bool>, Returns> = IsCompleteAdapter {
-    f: ByRef { f: at_least_10 },
+    f: ByRef::new(at_least_10),
     output: Returns,
 };
 static FLOAT_AT_LEAST_10: IsCompleteAdapter<ByValue<f64, bool>, Returns> = IsCompleteAdapter {
-    f: ByValue {
-        f: float_at_least_10,
-    },
+    f: ByValue::new(float_at_least_10),
     output: Returns,
 };
 static EMPTY: BuilderAdapter<NoArgs<Vec<i64>>, Returns> = BuilderAdapter {
-    f: NoArgs { f: empty },
+    f: NoArgs::new(empty),
     output: Returns,
 };
 static PUSH: FoldAdapter<TwoArgs<Vec<i64>, i64, Vec<i64>>, Returns> = FoldAdapter {
-    f: TwoArgs { f: push },
+    f: TwoArgs::new(push),
     output: Returns,
 };
 
