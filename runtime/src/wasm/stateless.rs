@@ -10,8 +10,11 @@ use crate::plan::FnRef;
 /// A gathering call aims to take at most this share of the CPU deadline, judged by how
 /// long the last call took per item.
 const GATHER_DEADLINE_SHARE: u32 = 4;
-/// A gathering call holds at most this share of the memory cap in input items.
-const GATHER_MEMORY_SHARE: usize = 8;
+/// A gathering call holds at most this share of the memory cap in input items. The input
+/// is copied into the guest once and the chain runs over it 1,024 items at a time, so what
+/// else the call needs is mostly the combine's table and its output: with the default
+/// 64 MiB cap a call takes ~16 MiB, ~300,000 lines of the benchmark text.
+const GATHER_MEMORY_SHARE: usize = 4;
 
 /// Which stateless operator a WASM function serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
