@@ -202,7 +202,7 @@ def print_report(text_path, walls, results, failed, rounds):
           f"median of {rounds} interleaved rounds (0.16.2: one run)")
     print(f"{'contestant':<20}{'wall s':>10}{'MB/s':>10}   rounds")
     for name, wall_s in median.items():
-        spread = " ".join(f"{t:.2f}" for t in sorted(walls[name]))
+        spread = " ".join(f"{t:.3f}" for t in sorted(walls[name]))
         print(f"{name:<20}{wall_s:>10.2f}{size_mb / wall_s:>10.2f}   {spread}")
     for name in failed:
         print(f"{name:<20}{'-':>10}{'-':>10}   (FAILED, see above)")

@@ -34,6 +34,21 @@ pub fn encoded(item: Item) -> Vec<u8> {
     }
 }
 
+/// The items as one flat batch, drained from `input`. Text (a file source's lines) is
+/// encoded straight into the batch rather than into a buffer of its own first.
+fn batch_of_items(input: &mut Vec<Item>) -> Batch {
+    // A string's header is at most 5 bytes.
+    let bytes = input.iter().map(|item| item.approx_bytes() + 5).sum();
+    let mut batch = Batch::with_capacity(input.len(), bytes);
+    for item in input.drain(..) {
+        match item {
+            Item::Str(s) => batch.push_str(&s),
+            other => batch.push(&encoded(other)),
+        }
+    }
+    batch
+}
+
 impl NativeChain {
     /// Instantiates the chain's functions on this worker. `next` is the step the chain
     /// feeds, if any: see [`combine_before`].
@@ -127,12 +142,19 @@ pub fn chain_error(labels: &[(&str, &str)], stage: Option<usize>, message: Strin
 
 impl Chain for NativeChain {
     fn process(&mut self, _epoch: u64, input: &mut Vec<Item>, out: &mut Vec<Item>) -> Result<(), StepError> {
-        let mut items: Vec<Vec<u8>> = input.drain(..).map(encoded).collect();
+        // `None` until the first stage has run: the input is still in `input`.
+        let mut items: Option<Vec<Vec<u8>>> = None;
         for stage in &mut self.stages {
-            items = match stage {
+            items = Some(match stage {
                 Stage::Wasm { chain, labels } => {
-                    let mut batch = Batch::with_capacity(items.len(), items.iter().map(Vec::len).sum());
-                    items.iter().for_each(|item| batch.push(item));
+                    let batch = match items.take() {
+                        None => batch_of_items(input),
+                        Some(items) => {
+                            let mut batch = Batch::with_capacity(items.len(), items.iter().map(Vec::len).sum());
+                            items.iter().for_each(|item| batch.push(item));
+                            batch
+                        }
+                    };
                     let produced = chain.run(&batch).map_err(|f| {
                         let labels: Vec<(&str, &str)> = labels.iter().map(|l| (l.step_id.as_str(), l.context.as_str())).collect();
                         chain_error(&labels, f.stage, f.error.to_string())
@@ -140,6 +162,7 @@ impl Chain for NativeChain {
                     produced.iter().map(<[u8]>::to_vec).collect()
                 }
                 Stage::Builtin { kind, name, label } => {
+                    let items = items.take().unwrap_or_else(|| input.drain(..).map(encoded).collect());
                     let fail = |m: String| StepError::message(&label.step_id, label.context.as_str(), m);
                     let mut next = Vec::with_capacity(items.len());
                     for bytes in items {
@@ -150,8 +173,9 @@ impl Chain for NativeChain {
                     }
                     next
                 }
-            };
+            });
         }
+        let items = items.unwrap_or_else(|| input.drain(..).map(encoded).collect());
         out.extend(items.into_iter().map(Item::Encoded));
         Ok(())
     }
@@ -161,5 +185,19 @@ impl Chain for NativeChain {
             Some(Stage::Wasm { chain, .. }) => chain.gather_limit(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_of_items_encodes_text_as_the_codec_does_and_keeps_encoded_items() {
+        let mut input = vec![Item::Str("héllo".into()), Item::Encoded(vec![0x05]), Item::Str(String::new())];
+        let batch = batch_of_items(&mut input);
+        assert!(input.is_empty());
+        let items: Vec<&[u8]> = batch.iter().collect();
+        assert_eq!(items, [crate::codec::encode_str("héllo").as_slice(), &[0x05], &[0xa0]]);
     }
 }
