@@ -2,6 +2,7 @@
 //! accumulators.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::clock::KeyClock;
 use super::windower::WindowId;
@@ -22,13 +23,17 @@ pub struct Window<A> {
     pub acc: Option<A>,
 }
 
+/// A key's open windows: inline while there is one (a snapshot holds them as a list either
+/// way).
+pub type WindowList<A> = SmallVec<[Window<A>; 1]>;
+
 /// A key's whole window state, as a snapshot holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyWindows<A> {
     /// The key's clock.
     pub clock: KeyClock,
     /// Its open windows.
-    pub windows: Vec<Window<A>>,
+    pub windows: WindowList<A>,
     /// The id its next session gets.
     pub next_session: WindowId,
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use super::clock::{Clock, KeyClock};
-use super::key_windows::{KeyWindows, Window};
+use super::key_windows::{KeyWindows, Window, WindowList};
 use super::windower::{GridWindower, WindowId};
 use super::Millis;
 
@@ -143,7 +143,7 @@ impl<A> WindowSet<A> {
         if let Some(&slot) = self.index.get(key) {
             return slot;
         }
-        let fresh = KeyWindows { clock: KeyClock::default(), windows: Vec::new(), next_session: 0 };
+        let fresh = KeyWindows { clock: KeyClock::default(), windows: WindowList::new(), next_session: 0 };
         let slot = match self.free.pop() {
             Some(slot) => {
                 let entry = &mut self.slots[slot.index()];
