@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 mod system_clock;
 
@@ -51,8 +52,29 @@ struct Kept {
 /// and every session window). Snapshots hold it as it is.
 #[derive(Serialize, Deserialize)]
 enum Acc {
-    Value(#[serde(with = "serde_bytes")] Vec<u8>),
+    Value(#[serde(with = "inline_bytes")] AccBytes),
     Kept(Vec<Kept>),
+}
+
+/// An encoded accumulator, inline in its window while short (a count or a sum is a few
+/// bytes), so reading and writing it back touches no separate heap buffer.
+type AccBytes = SmallVec<[u8; 16]>;
+
+/// An [`AccBytes`] as one MessagePack bin, as the `Vec<u8>` it replaced was written, so
+/// snapshots keep their format.
+mod inline_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::AccBytes;
+
+    pub fn serialize<S: Serializer>(bytes: &AccBytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AccBytes, D::Error> {
+        let buf = serde_bytes::ByteBuf::deserialize(d)?;
+        Ok(AccBytes::from_vec(buf.into_vec()))
+    }
 }
 
 /// A windowing step on one worker.
@@ -128,17 +150,17 @@ impl NativeWindows {
                         Some(Acc::Value(acc)) => builtin::reduce(name, acc, &values[v]).map_err(|m| StepError::message(&self.step_id, context.as_str(), m))?,
                         _ => values[v].clone(),
                     };
-                    self.windows.set(slot, id, Acc::Value(next));
+                    self.windows.set(slot, id, Acc::Value(AccBytes::from_vec(next)));
                 }
             }
             Aggregation::BuiltinFold { builder, folder, context } => {
                 let fail = |m: String| StepError::message(&self.step_id, context.as_str(), m);
                 for ((slot, id), v) in self.grouping.arrivals() {
                     let acc = match self.windows.get_mut(slot, id) {
-                        Some(Acc::Value(acc)) => std::mem::take(acc),
+                        Some(Acc::Value(acc)) => std::mem::take(acc).into_vec(),
                         _ => builtin::build(builder).map_err(fail)?,
                     };
-                    self.windows.set(slot, id, Acc::Value(builtin::fold(folder, &acc, &values[v]).map_err(fail)?));
+                    self.windows.set(slot, id, Acc::Value(AccBytes::from_vec(builtin::fold(folder, &acc, &values[v]).map_err(fail)?)));
                 }
             }
             Aggregation::WasmReduce(fns) | Aggregation::WasmFold(fns) => {
@@ -239,7 +261,7 @@ fn store_encoded_acc(windows: &mut WindowSet<Acc>, slot: KeySlot, id: WindowId, 
             held.clear();
             held.extend_from_slice(acc);
         }
-        _ => windows.set(slot, id, Acc::Value(acc.to_vec())),
+        _ => windows.set(slot, id, Acc::Value(AccBytes::from_slice(acc))),
     }
 }
 
@@ -367,5 +389,28 @@ impl KeyedLogic for NativeWindows {
         }
         self.windows.restore(key, state);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a snapshot wrote for an accumulator before it was kept inline.
+    #[derive(Serialize)]
+    enum AccAsVec {
+        Value(#[serde(with = "serde_bytes")] Vec<u8>),
+    }
+
+    #[test]
+    fn an_inline_accumulator_snapshots_as_the_byte_buffer_it_replaced() {
+        for bytes in [vec![0x05], vec![0xcd; 40]] {
+            let written = crate::recovery::encode(&Acc::Value(AccBytes::from_slice(&bytes)));
+            assert_eq!(written, crate::recovery::encode(&AccAsVec::Value(bytes.clone())));
+            match decode::<Acc>(&written).unwrap() {
+                Acc::Value(read) => assert_eq!(read.as_slice(), bytes.as_slice()),
+                Acc::Kept(_) => panic!("read back as kept values"),
+            }
+        }
     }
 }
