@@ -1,5 +1,6 @@
 //! Stateless WASM steps: consecutive steps of one component fused into one `chain` call.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::bindings::{Batch, StepKind};
@@ -42,17 +43,43 @@ pub struct WasmChain {
     /// An associative reducer of the same component that combines the run's `(key, value)`
     /// outputs per key before they leave the call.
     combiner: Option<String>,
-    /// Items in and time taken of the last combining call, to size the next one.
-    last_call: Option<(usize, Duration)>,
+    /// Items in and time taken of the last combining call that got as many items as it was
+    /// offered, to size the next one. A call cut short because no more input was waiting
+    /// (the tail of an activation) would say little about a full one, and would shrink the
+    /// next call's growth limit to twice its size.
+    last_call: Option<Timed>,
+    /// The full call before `last_call`, to tell a pace that holds as calls grow from one
+    /// that slows.
+    call_before: Option<Timed>,
+    /// The item count [`WasmChain::gather_limit`] last offered.
+    offered: Cell<usize>,
 }
 
+/// How much slower per item a call may be than one half its size for the step's cost to
+/// count as growing with the number of items, not with their square.
+const LINEAR_PACE_SLACK: f64 = 1.5;
+
+/// One combining call: items in, time taken.
+type Timed = (usize, Duration);
+
 /// Items a call may take to stay within [`GATHER_DEADLINE_SHARE`] of `deadline` at the
-/// pace of the last call (`n` items in `took`); one batch when there was none yet.
-fn items_that_fit(last_call: Option<(usize, Duration)>, deadline: Duration) -> usize {
-    let Some((n, took)) = last_call else { return 1 };
+/// pace of the `last` full call; one batch when there was none yet.
+///
+/// The pace is per item, which holds for a reducer whose cost per value is fixed (a sum).
+/// One whose cost grows with what it has folded (a string or list it keeps copying) costs
+/// the square of a call's items per key, so a call far bigger than the last would run far
+/// past the pace. So a call may be at most twice as big as the last, unless the last two
+/// calls (`before`, then `last`, bigger) showed a pace that did not grow with their size.
+/// Growing twofold, a call whose cost is the square of its size takes at most four times
+/// the last one, and its slowing pace stops the growth at about half the deadline.
+fn items_that_fit(before: Option<Timed>, last: Option<Timed>, deadline: Duration) -> usize {
+    let Some((n, took)) = last else { return 1 };
+    let pace = |(n, took): Timed| took.as_secs_f64().max(1e-9) / n.max(1) as f64;
     let budget = deadline / GATHER_DEADLINE_SHARE;
-    let fits = budget.as_secs_f64() * n as f64 / took.as_secs_f64().max(1e-9);
-    (fits as usize).max(1)
+    let fits = (budget.as_secs_f64() / pace((n, took))) as usize;
+    let linear = before.is_some_and(|b| b.0 < n && pace((n, took)) <= pace(b) * LINEAR_PACE_SLACK);
+    let fits = if linear { fits } else { fits.min(n.saturating_mul(2)) };
+    fits.max(1)
 }
 
 /// Why a chain call failed: the error, and which of the run's steps it came from when the
@@ -72,7 +99,7 @@ impl WasmChain {
             return Err(WasmCallError::Setup("not a WASM function".into()));
         };
         let instance = Box::new(super::instantiate(f)?);
-        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None, last_call: None })
+        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None, last_call: None, call_before: None, offered: Cell::new(1) })
     }
 
     /// Adds the next step, if its function can share this run's instance; gives it back if not.
@@ -133,8 +160,8 @@ impl WasmChain {
             None => self.instance.chain(&self.exports, items),
         }
         .map_err(|(stage, error)| ChainFailure { stage, error })?;
-        if self.combiner.is_some() {
-            self.last_call = Some((items.len(), started.elapsed()));
+        if self.combiner.is_some() && (self.last_call.is_none() || items.len() >= self.offered.get()) {
+            self.call_before = self.last_call.replace((items.len(), started.elapsed()));
         }
         Ok(out)
     }
@@ -146,7 +173,8 @@ impl WasmChain {
         self.combiner.as_ref()?;
         let FnRef::Wasm { limits, .. } = &self.first else { return None };
         let limits = limits.unwrap_or_default();
-        let items = items_that_fit(self.last_call, Duration::from_millis(limits.deadline()));
+        let items = items_that_fit(self.call_before, self.last_call, Duration::from_millis(limits.deadline()));
+        self.offered.set(items);
         Some(GatherLimit { items, bytes: limits.memory_bytes() / GATHER_MEMORY_SHARE })
     }
 
@@ -163,14 +191,24 @@ mod tests {
     #[test]
     fn a_gathering_call_is_sized_by_the_last_calls_pace() {
         let deadline = Duration::from_millis(2000);
+        let ms = Duration::from_millis;
         // Nothing timed yet: one batch.
-        assert_eq!(items_that_fit(None, deadline), 1);
-        // 8192 items in 25 ms: a quarter of the deadline (500 ms) fits 20 times as many.
-        assert_eq!(items_that_fit(Some((8192, Duration::from_millis(25))), deadline), 163_840);
+        assert_eq!(items_that_fit(None, None, deadline), 1);
+        // 8192 items in 25 ms: a quarter of the deadline (500 ms) would fit 20 times as
+        // many, but with one call timed a call grows twofold at most...
+        assert_eq!(items_that_fit(None, Some((8192, ms(25))), deadline), 16_384);
+        // ...and once twice as many took twice as long, as far as the pace allows.
+        assert_eq!(items_that_fit(Some((8192, ms(25))), Some((16_384, ms(50))), deadline), 163_840);
+        // Twice as many taking four times as long (a reducer copying what it folded) keeps
+        // growth twofold, until the pace stops it: 32,768 items in 400 ms allow 40,960.
+        assert_eq!(items_that_fit(Some((8192, ms(25))), Some((16_384, ms(100))), deadline), 32_768);
+        assert_eq!(items_that_fit(Some((16_384, ms(100))), Some((32_768, ms(400))), deadline), 40_960);
+        // A call no bigger than the one before says nothing about growth.
+        assert_eq!(items_that_fit(Some((16_384, ms(50))), Some((16_384, ms(50))), deadline), 32_768);
         // A slow step gets fewer items than it had...
-        assert_eq!(items_that_fit(Some((8192, Duration::from_millis(1000))), deadline), 4096);
+        assert_eq!(items_that_fit(None, Some((8192, ms(1000))), deadline), 4096);
         // ...and never none.
-        assert_eq!(items_that_fit(Some((10, Duration::from_secs(10))), deadline), 1);
-        assert!(items_that_fit(Some((10, Duration::ZERO)), deadline) > 1_000_000);
+        assert_eq!(items_that_fit(None, Some((10, Duration::from_secs(10))), deadline), 1);
+        assert_eq!(items_that_fit(None, Some((10, Duration::ZERO)), deadline), 20);
     }
 }

@@ -115,3 +115,33 @@ fn guests_see_no_environment_clock_or_files_unless_granted() {
     let grant = format!(r#"{{"read_dirs": [{{"host": {:?}, "guest": "/data"}}]}}"#, dir.to_string_lossy());
     assert_eq!(run_lines(&wasm_map_granting("first_line", &grant), r#"["/data/note.txt"]"#, "fs1.txt"), ["hello from the host"]);
 }
+
+fn wasm_fn(export: &str) -> bytewax_runtime::plan::FnRef {
+    bytewax_runtime::plan::FnRef::Wasm { component: guests(), export: export.into(), limits: None, grants: None }
+}
+
+fn lines(n: usize) -> bytewax_runtime::wasm::Batch {
+    let mut batch = bytewax_runtime::wasm::Batch::with_capacity(n, n * 4);
+    (0..n).for_each(|i| batch.push_str(&format!("a{i}")));
+    batch
+}
+
+#[test]
+fn a_combining_chain_grows_its_calls_from_full_calls_only() {
+    use bytewax_runtime::wasm::{StatelessKind, WasmChain};
+    let mut chain = WasmChain::new(&wasm_fn("key_by_initial"), StatelessKind::Map).unwrap();
+    assert!(chain.combine_with(&wasm_fn("join")).unwrap());
+    // Nothing timed yet: one batch.
+    assert_eq!(chain.gather_limit().unwrap().items, 1);
+    chain.run(&lines(100)).unwrap();
+    // 100 short lines take far less than the deadline allows, yet with one call timed the
+    // next may only be twice as big: a reducer whose cost grows with the call must not
+    // leap past its deadline.
+    assert_eq!(chain.gather_limit().unwrap().items, 200);
+    // A call cut short (less input was waiting than offered) does not lower the limit...
+    chain.run(&lines(10)).unwrap();
+    assert_eq!(chain.gather_limit().unwrap().items, 200);
+    // ...and a full one raises it (beyond twofold if its pace held).
+    chain.run(&lines(200)).unwrap();
+    assert!(chain.gather_limit().unwrap().items >= 400);
+}
