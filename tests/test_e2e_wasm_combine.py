@@ -70,19 +70,27 @@ def values_reaching_the_window(text):
     return 1 + text.count(" (")
 
 
+def values_joined_in_order(tmp_path, batches):
+    """Runs `join` over `batches` source batches of a1/b1/a2 lines; checks each key got
+    every value in file order and returns, per key, how many values reached the window."""
+    lines = ["a1", "b1", "a2"] * (batches * SOURCE_BATCH // 3)
+    result = run_cli("run", join_plan(tmp_path, lines, "join"))
+    assert result.returncode == 0, result.stderr
+    joined = joined_by_key(result.stdout)
+    assert sorted(joined) == ["a", "b"]
+    for key in ("a", "b"):
+        assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
+    return [values_reaching_the_window(joined[key]) for key in ("a", "b")]
+
+
 def test_batches_read_together_combine_as_one(tmp_path):
     # Eight source batches, read in one go. The chain's first call takes one batch, to time
     # the chain, the next two and then four (a call at most doubles until two calls show
     # that the step's pace holds as calls grow, which `join`'s, copying its string, does
     # not), and the last one what is left: four values per key, more on a machine slow
     # enough to make the calls smaller. Combining each batch on its own would give eight.
-    lines = ["a1", "b1", "a2"] * (8 * SOURCE_BATCH // 3)
-    result = run_cli("run", join_plan(tmp_path, lines, "join"))
-    assert result.returncode == 0, result.stderr
-    joined = joined_by_key(result.stdout)
-    for key in ("a", "b"):
-        assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
-        assert 2 <= values_reaching_the_window(joined[key]) <= 6, joined[key][:200]
+    for count in values_joined_in_order(tmp_path, batches=8):
+        assert 2 <= count <= 6
 
 
 def test_a_reducer_slowing_as_calls_grow_stays_within_its_deadline(tmp_path):
@@ -90,13 +98,8 @@ def test_a_reducer_slowing_as_calls_grow_stays_within_its_deadline(tmp_path):
     # call's cost is the square of its size: the 23 batches after the first in one call
     # would run for seconds, past the 2 s deadline. Calls grow twofold at most instead
     # (1, 2, 4, 8, then 9 batches), each well inside it.
-    lines = ["a1", "b1", "a2"] * (24 * SOURCE_BATCH // 3)
-    result = run_cli("run", join_plan(tmp_path, lines, "join"))
-    assert result.returncode == 0, result.stderr
-    joined = joined_by_key(result.stdout)
-    for key in ("a", "b"):
-        assert unbracketed(joined[key]) == [line for line in lines if line.startswith(key)]
-        assert values_reaching_the_window(joined[key]) <= 12, joined[key][:200]
+    for count in values_joined_in_order(tmp_path, batches=24):
+        assert count <= 12
 
 
 def test_a_reducer_not_declared_associative_folds_value_by_value(tmp_path):
