@@ -1,6 +1,5 @@
 //! Stateless WASM steps: consecutive steps of one component fused into one `chain` call.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use super::bindings::{Batch, StepKind};
@@ -51,8 +50,6 @@ pub struct WasmChain {
     /// The full call before `last_call`, to tell a pace that holds as calls grow from one
     /// that slows.
     call_before: Option<Timed>,
-    /// The item count [`WasmChain::gather_limit`] last offered.
-    offered: Cell<usize>,
 }
 
 /// How much slower per item a call may be than one half its size for the step's cost to
@@ -75,9 +72,10 @@ type Timed = (usize, Duration);
 fn items_that_fit(before: Option<Timed>, last: Option<Timed>, deadline: Duration) -> usize {
     let Some((n, took)) = last else { return 1 };
     let pace = |(n, took): Timed| took.as_secs_f64().max(1e-9) / n.max(1) as f64;
+    let last_pace = pace((n, took));
     let budget = deadline / GATHER_DEADLINE_SHARE;
-    let fits = (budget.as_secs_f64() / pace((n, took))) as usize;
-    let linear = before.is_some_and(|b| b.0 < n && pace((n, took)) <= pace(b) * LINEAR_PACE_SLACK);
+    let fits = (budget.as_secs_f64() / last_pace) as usize;
+    let linear = before.is_some_and(|b| b.0 < n && last_pace <= pace(b) * LINEAR_PACE_SLACK);
     let fits = if linear { fits } else { fits.min(n.saturating_mul(2)) };
     fits.max(1)
 }
@@ -99,7 +97,7 @@ impl WasmChain {
             return Err(WasmCallError::Setup("not a WASM function".into()));
         };
         let instance = Box::new(super::instantiate(f)?);
-        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None, last_call: None, call_before: None, offered: Cell::new(1) })
+        Ok(WasmChain { instance, first: f.clone(), exports: vec![export.clone()], kinds: vec![kind], combiner: None, last_call: None, call_before: None })
     }
 
     /// Adds the next step, if its function can share this run's instance; gives it back if not.
@@ -160,7 +158,9 @@ impl WasmChain {
             None => self.instance.chain(&self.exports, items),
         }
         .map_err(|(stage, error)| ChainFailure { stage, error })?;
-        if self.combiner.is_some() && (self.last_call.is_none() || items.len() >= self.offered.get()) {
+        // Given at least what it was offered: what `gather_limit` offers now, as the calls
+        // it is sized from are unchanged.
+        if self.gather_limit().is_some_and(|offered| items.len() >= offered.items) {
             self.call_before = self.last_call.replace((items.len(), started.elapsed()));
         }
         Ok(out)
@@ -174,7 +174,6 @@ impl WasmChain {
         let FnRef::Wasm { limits, .. } = &self.first else { return None };
         let limits = limits.unwrap_or_default();
         let items = items_that_fit(self.call_before, self.last_call, Duration::from_millis(limits.deadline()));
-        self.offered.set(items);
         Some(GatherLimit { items, bytes: limits.memory_bytes() / GATHER_MEMORY_SHARE })
     }
 
