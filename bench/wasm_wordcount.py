@@ -192,6 +192,16 @@ def worker_counts(text):
     return counts
 
 
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def print_report(text_path, walls, results, failed, rounds):
     """``walls``: every round's wall time per contestant; ``results``: one measurement
     each (for the totals)."""
@@ -226,7 +236,7 @@ def parse_args(argv):
                         default=[1] if cores == 1 else [1, cores],
                         help="bytewax-wasm worker threads, one run per count, comma-"
                              f"separated (default 1,{cores}: one, and one per core)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=positive_int, default=3,
                         help="interleaved runs of native and each bytewax-wasm, the "
                              "median reported (default 3)")
     parser.add_argument("--bin", default=None,
@@ -265,7 +275,7 @@ def main(argv=None):
         contestants += [(wasm_name(w), lambda w=w: [str(host), "run", "-w", str(w), str(plan)])
                         for w in args.workers]
         # Rounds interleave the contestants, so a slow spell of the machine hits all alike.
-        schedule = [c for _ in range(max(args.rounds, 1)) for c in contestants]
+        schedule = [c for _ in range(args.rounds) for c in contestants]
         if not args.skip_bytewax016:
             schedule.append((BYTEWAX016, lambda: flow_command(
                 ensure_bytewax016_python(args.bytewax016_python), text_path)))
@@ -276,26 +286,22 @@ def main(argv=None):
             try:
                 measured = timed_run(name, command(), args.timeout,
                                      keep_pythonpath=name != BYTEWAX016)
+                # Every round's output is checked, not just one.
+                why = "; ".join(compare_totals(results["native"], [measured])
+                                if name != "native" and "native" in results else [])
             except (RuntimeError, OSError, subprocess.SubprocessError) as failure:
-                failed[name] = str(failure)
-                print(f"{name}: FAILED: {failure}", file=sys.stderr)
+                why = f"FAILED: {failure}"
+            if why:
+                failed[name] = why
+                print(f"{name}: {why}", file=sys.stderr)
                 results.pop(name, None)
                 walls.pop(name, None)
                 continue
             walls.setdefault(name, []).append(measured.wall_s)
-            if name != "native" and "native" in results:
-                # Every round's output is checked, not just one.
-                problems = compare_totals(results["native"], [measured])
-                if problems:
-                    failed[name] = "; ".join(problems)
-                    print(f"{name}: {failed[name]}", file=sys.stderr)
-                    results.pop(name, None)
-                    walls.pop(name, None)
-                    continue
             results[name] = measured
 
     problems = [f"{name} failed" for name in failed]
-    print_report(text_path, walls, results, failed, max(args.rounds, 1))
+    print_report(text_path, walls, results, failed, args.rounds)
     if not problems:
         print(f"word totals agree: {', '.join(results)}")
 
